@@ -1,0 +1,78 @@
+/**
+ * The typed server configuration: what `srsx serve` runs on, produced from SRS's config
+ * format by src/server/config (parse → rewrite old forms → env overrides → zod validation).
+ * This file is the contract between the config loader and the rest of the server.
+ */
+
+export interface ListenAddress {
+  host: string; // '0.0.0.0' when the config gives only a port
+  port: number;
+}
+
+export interface ForwardConfig {
+  enabled: boolean;
+  /** 'host:port' entries, from `forward { destination ...; }` or the old flat `forward host:port;` */
+  destinations: string[];
+}
+
+export interface PlayConfig {
+  gopCache: boolean; // play { gop_cache on; } (default on)
+  /** max seconds of messages queued per player before it is skipped/disconnected (default 30) */
+  queueLength: number;
+  /** merged-write latency in ms (play { mw_latency } default 350) */
+  mwLatencyMs: number;
+  /** mw_msgs: max messages merged in one write (default 8) */
+  mwMsgs: number;
+}
+
+export interface HttpRemuxConfig {
+  enabled: boolean;
+  /** e.g. '[vhost]/[app]/[stream].flv' */
+  mount: string;
+}
+
+export interface VhostConfig {
+  name: string; // '__defaultVhost__' for the default
+  enabled: boolean;
+  minLatency: boolean; // min_latency on: flush every message
+  tcpNodelay: boolean;
+  play: PlayConfig;
+  forward: ForwardConfig;
+  httpRemux: HttpRemuxConfig;
+  /** chunk_size for this vhost (falls back to the global chunk_size) */
+  chunkSize?: number;
+}
+
+export interface ServerConfig {
+  /** absolute path of the file loaded, or '<embedded>' */
+  source: string;
+  listen: ListenAddress[]; // RTMP
+  maxConnections: number; // default 1000
+  chunkSize: number; // default 60000
+  pidFile: string; // default ./objs/srs.pid
+  log: {
+    tank: 'console' | 'file';
+    level: 'verbose' | 'info' | 'trace' | 'warn' | 'error';
+    file: string; // default ./objs/srs.log
+  };
+  daemon: boolean;
+  httpApi: {
+    enabled: boolean;
+    listen: ListenAddress;
+    crossdomain: boolean; // CORS, default on
+  };
+  httpServer: {
+    enabled: boolean;
+    listen: ListenAddress;
+    dir: string; // default ./objs/nginx/html
+  };
+  exporter: {
+    enabled: boolean;
+    listen: ListenAddress; // default 9972
+    label: string;
+    tag: string;
+  };
+  vhosts: VhostConfig[];
+  /** directives parsed but not implemented by srsx: one warning each, as `file:line: directive` */
+  warnings: string[];
+}
