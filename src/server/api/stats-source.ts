@@ -1,0 +1,85 @@
+/**
+ * What the HTTP API and the Prometheus exporter read from the running server.
+ * Implemented by the live server (src/server/live), consumed by src/server/api.
+ * Plain facts only; the API module shapes them into SRS's JSON.
+ */
+
+export interface VideoInfo {
+  codec: 'H264' | 'H265' | string;
+  profile?: string;
+  level?: string;
+  width?: number;
+  height?: number;
+}
+
+export interface AudioInfo {
+  codec: 'AAC' | 'MP3' | string;
+  sampleRate?: number;
+  channels?: number;
+  profile?: string;
+}
+
+export interface StreamStats {
+  id: string; // stable id, e.g. 'vid-0abc12'
+  vhost: string;
+  app: string;
+  name: string; // stream name
+  tcUrl: string;
+  /** ms since epoch when the stream was created (first publish) */
+  createdAt: number;
+  /** client id of the publisher, undefined when no one publishes */
+  publisherId?: string;
+  players: number;
+  frames: number; // video frames received
+  sendBytes: number;
+  recvBytes: number;
+  /** kbps averaged over the last 30 s */
+  recvKbps30s: number;
+  sendKbps30s: number;
+  video?: VideoInfo;
+  audio?: AudioInfo;
+}
+
+export type ClientType = 'rtmp-play' | 'rtmp-publish' | 'flv-play' | 'rtmp-forward';
+
+export interface ClientStats {
+  id: string;
+  vhost: string;
+  app: string;
+  /** stream id (StreamStats.id) this client publishes or plays, if any */
+  streamId?: string;
+  streamName?: string;
+  ip: string;
+  port: number;
+  tcUrl?: string;
+  pageUrl?: string;
+  swfUrl?: string;
+  type: ClientType;
+  publish: boolean;
+  /** ms since epoch of the connection */
+  connectedAt: number;
+  sendBytes: number;
+  recvBytes: number;
+  recvKbps30s: number;
+  sendKbps30s: number;
+}
+
+export interface ServerSummary {
+  pid: number;
+  serverId: string; // e.g. 'vid-xxxxxx', stable for the process
+  serviceId: string;
+  startedAt: number; // ms since epoch
+  connections: number; // current TCP connections of all kinds
+  sendBytes: number;
+  recvBytes: number;
+  recvKbps30s: number;
+  sendKbps30s: number;
+}
+
+export interface StatsSource {
+  summary(): ServerSummary;
+  streams(): StreamStats[];
+  clients(): ClientStats[];
+  /** Kick a client (DELETE /api/v1/clients/:id). Returns false when no such client. */
+  kickClient(id: string): boolean;
+}
