@@ -65,6 +65,7 @@ export interface ServerConfig {
     enabled: boolean;
     listen: ListenAddress;
     dir: string; // default ./objs/nginx/html
+    crossdomain: boolean; // CORS on http_server (and the API when it shares the port), default on
   };
   exporter: {
     enabled: boolean;

@@ -1,0 +1,161 @@
+/**
+ * The server's configuration: SRS's config format → typed ServerConfig.
+ * Pipeline (as SRS): read + include → `$NAME` values → old forms rewritten → SRS's checks
+ * (`srs -t` verdict) → env overrides + defaults → zod-validated ServerConfig.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+import type { Directive } from './directive.js';
+import { buildServerConfig } from './build.js';
+import { checkSrsRules } from './check.js';
+import { expandDollar, type Env } from './env.js';
+import { parseConf } from './parse.js';
+import { transformOldForms } from './transform.js';
+import type { ServerConfig } from './types.js';
+
+export type { ServerConfig, VhostConfig, ListenAddress, PlayConfig, ForwardConfig, HttpRemuxConfig } from './types.js';
+export { ConfigSyntaxError, parseConf } from './parse.js';
+export { ConfigValueError } from './build.js';
+export type { Directive, SourcePos } from './directive.js';
+
+/** The embedded default: what `srsx serve` runs without -c. */
+export const DEFAULT_CONF = `# srsx embedded default (srsx serve without -c)
+listen              1935;
+max_connections     1000;
+daemon              off;
+srs_log_tank        console;
+pid                 ./objs/srs.pid;
+http_api {
+    enabled         on;
+    listen          1985;
+}
+http_server {
+    enabled         on;
+    listen          8080;
+    dir             ./objs/nginx/html;
+}
+vhost __defaultVhost__ {
+    http_remux {
+        enabled     on;
+        mount       [vhost]/[app]/[stream].flv;
+    }
+}
+`;
+export const EMBEDDED = '<embedded>';
+
+export interface LoadOptions {
+  /** config file (-c); SRS_CONFIG_FILE in env wins over it, as in SRS */
+  file?: string;
+  /** working directory: the file and includes are relative to it (default process.cwd()) */
+  cwd?: string;
+  /** environment for SRS_* overrides and $NAME values (default process.env) */
+  env?: NodeJS.ProcessEnv;
+  /** accept a config with `is_full on` (SRS refuses full.conf by name; default false, as SRS) */
+  allowFull?: boolean;
+}
+
+export class ConfigCheckError extends UserError {
+  constructor(detail: string, file: string) {
+    super(`invalid config: ${detail}`, { hint: `fix ${file} (see conf/srs.conf and docs/config.md), then check it with: srsx serve -t -c ${file}` });
+    this.name = 'ConfigCheckError';
+  }
+}
+
+function resolveFile(opts: LoadOptions): { display: string; abs: string } | undefined {
+  const env = opts.env ?? process.env;
+  const file = env.SRS_CONFIG_FILE || opts.file;
+  if (!file) return undefined;
+  const cwd = opts.cwd ?? process.cwd();
+  return { display: file, abs: path.resolve(cwd, file) };
+}
+
+function readText(abs: string, display: string): string {
+  try {
+    return fs.readFileSync(abs, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`no config file at ${display}`, { hint: 'give an existing file with -c, e.g. -c conf/srs.conf' });
+    throw new UserError(`cannot read config file ${display}: ${(err as Error).message}`, { hint: 'check the path and its permissions' });
+  }
+}
+
+function expandAll(dirs: Directive[], env: Env): void {
+  for (const d of dirs) {
+    if (d.args.length > 0) {
+      const fallback = d.name === 'candidate' ? '*' : undefined;
+      d.args = d.args.map((a) => (a.startsWith('$') ? expandDollar(a, env, fallback) : a));
+    }
+    if (d.children.length > 0) expandAll(d.children, env);
+  }
+}
+
+interface Parsed {
+  root: Directive[];
+  notes: string[];
+  display: string;
+  source: string;
+  env: Env;
+}
+
+function parseAll(opts: LoadOptions): Parsed {
+  const env = (opts.env ?? process.env) as Env;
+  const cwd = opts.cwd ?? process.cwd();
+  const f = resolveFile(opts);
+  const display = f?.display ?? EMBEDDED;
+  const text = f ? readText(f.abs, f.display) : DEFAULT_CONF;
+  const root = parseConf(text, display, { readInclude: (inc) => fs.readFileSync(path.resolve(cwd, inc), 'utf8') });
+  expandAll(root, env);
+  const notes = transformOldForms(root);
+  return { root, notes, display, source: f?.abs ?? EMBEDDED, env };
+}
+
+/** Loads and validates a config; throws a UserError (file:line:column, what was expected) when it is not valid. */
+export function loadConfig(opts: LoadOptions = {}): ServerConfig {
+  const p = parseAll(opts);
+  const problem = checkSrsRules(p.root, { env: p.env, file: p.display, refuseFull: !opts.allowFull });
+  if (problem) throw new ConfigCheckError(problem, p.display);
+  return buildServerConfig(p.root, { env: p.env, source: p.source }, p.notes);
+}
+
+export interface CheckResult {
+  ok: boolean;
+  /** the file as given (or '<embedded>') */
+  file: string;
+  warnings: string[];
+  error?: string;
+  hint?: string;
+}
+
+/** `srsx serve -t`: SRS's verdict on a config, never throws for config problems. */
+export function checkConfig(opts: LoadOptions = {}): CheckResult {
+  const f = resolveFile(opts);
+  const file = f?.display ?? EMBEDDED;
+  try {
+    const cfg = loadConfig(opts);
+    return { ok: true, file, warnings: cfg.warnings };
+  } catch (err) {
+    if (err instanceof UserError) return { ok: false, file, warnings: [], error: err.message, hint: err.hint };
+    throw err;
+  }
+}
+
+/**
+ * The -t output, worded like `srs -t`. stdout gets the verdict, stderr the warnings and the
+ * error; exitCode is 0 or 2 (srsx's exit code for a bad config; SRS itself exits 255).
+ */
+export function formatCheckResult(r: CheckResult): { stdout: string; stderr: string; exitCode: number } {
+  const warn = r.warnings.map((w) => `warn: ${w}\n`).join('');
+  if (r.ok) {
+    return {
+      stdout: `the config file ${r.file} syntax is ok\nconfig file ${r.file} test is successful\n`,
+      stderr: warn,
+      exitCode: 0,
+    };
+  }
+  return {
+    stdout: '',
+    stderr: `${warn}${r.error}\n${r.hint ? `hint: ${r.hint}\n` : ''}config file ${r.file} test is failed\n`,
+    exitCode: 2,
+  };
+}

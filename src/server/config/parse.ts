@@ -1,0 +1,258 @@
+/**
+ * SRS's config grammar (nginx-like), as `SrsConfDirective::parse_conf/read_token` read it:
+ * - a directive is `name arg* ;` or `name arg* { ... }`; `play{` without a space is fine;
+ * - whitespace is space, tab, CR, LF; a directive cannot span lines (SRS rejects "dir0 \narg0;");
+ * - `#` starts a comment only at the start of a token (`a#b` is one word);
+ * - "..." and '...' quote without escapes; the closing quote must be followed by space, `;` or `{`; `""` is dropped;
+ * - `include f1 [f2 ...];` at any level splices the files' directives in (paths relative to the cwd).
+ * Errors carry file:line:column and what was expected.
+ */
+import { UserError } from '../../errors.js';
+import type { Directive, SourcePos } from './directive.js';
+
+export class ConfigSyntaxError extends UserError {
+  readonly pos: SourcePos;
+  readonly detail: string;
+  constructor(pos: SourcePos, detail: string, hint?: string) {
+    super(`${pos.file}:${pos.line}:${pos.column}: ${detail}`, { hint });
+    this.name = 'ConfigSyntaxError';
+    this.pos = pos;
+    this.detail = detail;
+  }
+}
+
+/** Reads an included file; returns its text, or throws an Error whose message says why. */
+export type IncludeReader = (file: string) => string;
+
+export interface ParseOptions {
+  readInclude?: IncludeReader;
+  /** current include depth; a cycle of includes stops at maxIncludeDepth */
+  depth?: number;
+}
+
+const MAX_INCLUDE_DEPTH = 16;
+
+const enum End {
+  Entire, // ';'
+  BlockStart, // '{'
+  BlockEnd, // '}'
+  EOF,
+}
+
+interface Token {
+  args: string[];
+  /** position of each arg's first character */
+  argPos: SourcePos[];
+  end: End;
+  endPos: SourcePos;
+}
+
+function isSpace(ch: string): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+}
+
+function show(ch: string): string {
+  if (ch === '\n') return 'end of line';
+  return `'${ch}'`;
+}
+
+class Lexer {
+  private i = 0;
+  private line = 1;
+  private col = 1;
+
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+  ) {}
+
+  here(): SourcePos {
+    return { file: this.file, line: this.line, column: this.col };
+  }
+
+  private posOf(line: number, column: number): SourcePos {
+    return { file: this.file, line, column };
+  }
+
+  /** One directive's words up to its terminator (`;`, `{`, `}` or end of file). */
+  next(): Token {
+    const { text } = this;
+    const args: string[] = [];
+    const argPos: SourcePos[] = [];
+    let comment = false;
+    let dq = false;
+    let sq = false;
+    let needSpace = false; // just closed a quote
+    let inWord = false;
+    let wordStart = 0;
+    let wordLine = 0;
+    let wordCol = 0;
+
+    const pushWord = (endExclusive: number) => {
+      const w = text.slice(wordStart, endExclusive);
+      if (w.length > 0) {
+        args.push(w);
+        argPos.push(this.posOf(wordLine, wordCol));
+      }
+    };
+
+    for (;;) {
+      if (this.i >= text.length) {
+        if (inWord || dq || sq) {
+          const what = dq || sq ? 'a closing quote' : "';' or '{'";
+          throw new ConfigSyntaxError(this.here(), `unexpected end of file, expecting ${what}`);
+        }
+        if (args.length > 0) {
+          throw new ConfigSyntaxError(this.here(), `unexpected end of file, expecting ';' or '{' after '${args[0]}'`);
+        }
+        return { args, argPos, end: End.EOF, endPos: this.here() };
+      }
+      const ch = text[this.i];
+      const chLine = this.line;
+      const chCol = this.col;
+      this.i++;
+      if (ch === '\n') {
+        this.line++;
+        this.col = 1;
+      } else {
+        this.col++;
+      }
+
+      if (ch === '\n' || ch === '\r') {
+        comment = false;
+        if (args.length > 0) {
+          throw new ConfigSyntaxError(
+            this.posOf(chLine, chCol),
+            `unexpected end of line in directive '${args[0]}', expecting ';' or '{' on the same line`,
+            'SRS directives cannot span lines: put the whole directive and its ; on one line',
+          );
+        }
+      }
+      if (comment) continue;
+
+      if (needSpace) {
+        if (isSpace(ch)) {
+          needSpace = false;
+          continue;
+        }
+        if (ch === ';') return { args, argPos, end: End.Entire, endPos: this.posOf(chLine, chCol) };
+        if (ch === '{') return { args, argPos, end: End.BlockStart, endPos: this.posOf(chLine, chCol) };
+        throw new ConfigSyntaxError(
+          this.posOf(chLine, chCol),
+          `unexpected ${show(ch)} after a closing quote, expecting a space, ';' or '{'`,
+        );
+      }
+
+      if (!inWord) {
+        if (isSpace(ch)) continue;
+        switch (ch) {
+          case ';':
+            if (args.length === 0) throw new ConfigSyntaxError(this.posOf(chLine, chCol), "unexpected ';', expecting a directive name");
+            return { args, argPos, end: End.Entire, endPos: this.posOf(chLine, chCol) };
+          case '{':
+            if (args.length === 0) throw new ConfigSyntaxError(this.posOf(chLine, chCol), "unexpected '{', expecting a directive name");
+            return { args, argPos, end: End.BlockStart, endPos: this.posOf(chLine, chCol) };
+          case '}':
+            if (args.length !== 0) {
+              throw new ConfigSyntaxError(this.posOf(chLine, chCol), `unexpected '}', expecting ';' to end '${args.join(' ')}'`);
+            }
+            return { args, argPos, end: End.BlockEnd, endPos: this.posOf(chLine, chCol) };
+          case '#':
+            comment = true;
+            continue;
+          case '"':
+          case "'":
+            if (ch === '"') dq = true;
+            else sq = true;
+            inWord = true;
+            wordStart = this.i;
+            wordLine = chLine;
+            wordCol = chCol;
+            continue;
+          default:
+            inWord = true;
+            wordStart = this.i - 1;
+            wordLine = chLine;
+            wordCol = chCol;
+            continue;
+        }
+      }
+
+      // inside a word
+      if (dq || sq) {
+        if ((dq && ch === '"') || (sq && ch === "'")) {
+          dq = sq = false;
+          inWord = false;
+          needSpace = true;
+          pushWord(this.i - 1);
+        }
+        continue;
+      }
+      if (isSpace(ch) || ch === ';' || ch === '{') {
+        inWord = false;
+        pushWord(this.i - 1);
+        if (ch === ';') return { args, argPos, end: End.Entire, endPos: this.posOf(chLine, chCol) };
+        if (ch === '{') return { args, argPos, end: End.BlockStart, endPos: this.posOf(chLine, chCol) };
+      }
+    }
+  }
+}
+
+/**
+ * Parses config text into directives. `file` is the name used in messages; includes are read
+ * through `opts.readInclude` (the loader resolves them against the cwd, as SRS does).
+ */
+export function parseConf(text: string, file: string, opts: ParseOptions = {}): Directive[] {
+  const lexer = new Lexer(text, file);
+  const depth = opts.depth ?? 0;
+  return parseBlock(lexer, file, opts, depth, undefined);
+}
+
+function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: number, open: Directive | undefined): Directive[] {
+  const out: Directive[] = [];
+  for (;;) {
+    const tok = lexer.next();
+    if (tok.end === End.BlockEnd) {
+      if (open) return out;
+      throw new ConfigSyntaxError(tok.endPos, "unexpected '}', no block is open here");
+    }
+    if (tok.end === End.EOF) {
+      if (!open) return out;
+      throw new ConfigSyntaxError(
+        tok.endPos,
+        `unexpected end of file, expecting '}' to close '${open.name}' opened at line ${open.pos.line}`,
+      );
+    }
+    const [name, ...args] = tok.args;
+    const pos = tok.argPos[0]!;
+    if (name !== 'include') {
+      const d: Directive = { name: name!, args, children: [], block: tok.end === End.BlockStart, pos };
+      out.push(d);
+      if (tok.end === End.BlockStart) d.children = parseBlock(lexer, file, opts, depth, d);
+      continue;
+    }
+    if (tok.end === End.BlockStart) {
+      throw new ConfigSyntaxError(tok.endPos, "unexpected '{' after include, expecting ';'");
+    }
+    if (args.length === 0) {
+      throw new ConfigSyntaxError(pos, 'include needs at least one file', 'write: include ./conf/other.conf;');
+    }
+    if (!opts.readInclude) throw new ConfigSyntaxError(pos, 'include is not allowed here');
+    if (depth + 1 > MAX_INCLUDE_DEPTH) {
+      throw new ConfigSyntaxError(pos, `include nested deeper than ${MAX_INCLUDE_DEPTH} levels (an include cycle?)`);
+    }
+    args.forEach((inc, k) => {
+      let text: string;
+      try {
+        text = opts.readInclude!(inc);
+      } catch (err) {
+        throw new ConfigSyntaxError(
+          tok.argPos[k + 1]!,
+          `cannot read include file ${inc}: ${(err as Error).message}`,
+          'include paths are relative to the working directory, as in SRS',
+        );
+      }
+      out.push(...parseConf(text, inc, { ...opts, depth: depth + 1 }));
+    });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The server's logger, honouring srs_log_tank (console|file), srs_log_level and srs_log_file.
+ * Lines look like SRS's: `[2026-01-02 03:04:05.678][Trace][12345][cid] message`.
+ * A disabled level costs one comparison; an enabled one builds one string and writes it
+ * (console: process.stdout/stderr; file: an append stream, reopenable for logrotate / SIGHUP).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ServerConfig } from './config/types.js';
+
+export type LogLevel = 'verbose' | 'info' | 'trace' | 'warn' | 'error';
+
+const RANK: Record<LogLevel, number> = { verbose: 0, info: 1, trace: 2, warn: 3, error: 4 };
+const TAG: Record<LogLevel, string> = { verbose: 'Verb', info: 'Debug', trace: 'Trace', warn: 'Warn', error: 'Error' };
+
+export interface Logger {
+  verbose(msg: string, cid?: string): void;
+  info(msg: string, cid?: string): void;
+  trace(msg: string, cid?: string): void;
+  warn(msg: string, cid?: string): void;
+  error(msg: string, cid?: string): void;
+  /** true when `level` would be written (guard expensive message building with it) */
+  enabled(level: LogLevel): boolean;
+  /** reopen the log file (after logrotate moved it); no-op on console */
+  reopen(): void;
+  /** flush and close the file; further lines are dropped */
+  close(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  /** where console lines go; default process.stdout (warn/error to process.stderr) */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** resolve a relative srs_log_file against this directory (default process.cwd()) */
+  cwd?: string;
+  /** clock, for tests */
+  now?: () => number;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** Cached "YYYY-MM-DD HH:MM:SS" per second; only the milliseconds change within a second. */
+function makeStamp(now: () => number): () => string {
+  let lastSec = -1;
+  let prefix = '';
+  return () => {
+    const t = now();
+    const sec = Math.floor(t / 1000);
+    if (sec !== lastSec) {
+      lastSec = sec;
+      const d = new Date(sec * 1000);
+      prefix = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+    }
+    const ms = t - sec * 1000;
+    return `${prefix}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}`;
+  };
+}
+
+export function createLogger(config: Pick<ServerConfig, 'log'>, opts: LoggerOptions = {}): Logger {
+  const min = RANK[config.log.level];
+  const stamp = makeStamp(opts.now ?? Date.now);
+  const pid = process.pid;
+  const toFile = config.log.tank === 'file';
+  const filePath = path.resolve(opts.cwd ?? process.cwd(), config.log.file);
+  let file: fs.WriteStream | undefined;
+  let closed = false;
+
+  const open = () => {
+    fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    const s = fs.createWriteStream(filePath, { flags: 'a' });
+    s.on('error', (err) => {
+      // a broken log file must not take the server down: say it once on stderr
+      process.stderr.write(`srsx: log file ${filePath}: ${err.message}\n`);
+    });
+    return s;
+  };
+  if (toFile) file = open();
+  const out = opts.stdout ?? process.stdout;
+  const err = opts.stderr ?? process.stderr;
+
+  const write = (level: LogLevel, msg: string, cid?: string) => {
+    if (RANK[level] < min || closed) return;
+    const line = `[${stamp()}][${TAG[level]}][${pid}][${cid ?? ''}] ${msg}\n`;
+    if (file) file.write(line);
+    else (RANK[level] >= RANK.warn ? err : out).write(line);
+  };
+
+  return {
+    verbose: (m, c) => write('verbose', m, c),
+    info: (m, c) => write('info', m, c),
+    trace: (m, c) => write('trace', m, c),
+    warn: (m, c) => write('warn', m, c),
+    error: (m, c) => write('error', m, c),
+    enabled: (level) => RANK[level] >= min,
+    reopen: () => {
+      if (!file || closed) return;
+      file.end();
+      file = open();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        closed = true;
+        if (!file) return resolve();
+        file.end(() => resolve());
+      }),
+  };
+}
