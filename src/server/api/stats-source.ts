@@ -74,6 +74,10 @@ export interface ServerSummary {
   recvBytes: number;
   recvKbps30s: number;
   sendKbps30s: number;
+  /** clients accepted since start (Prometheus srs_clients_total); optional, 0 when absent */
+  clientsTotal?: number;
+  /** clients that ended with an error since start (srs_clients_errs_total); optional */
+  clientsErrors?: number;
 }
 
 export interface StatsSource {

@@ -1,0 +1,185 @@
+/**
+ * SRS's HTTP API (srs_app_http_api.cpp) on a node:http request: `/`, `/api/`, `/api/v1/`,
+ * `/api/v1/versions`, `/summaries`, `/vhosts[/id]`, `/streams[/id]`, `/clients[/id]` (GET; DELETE
+ * kicks a client), `/metrics` (the exporter). JSONP via `?callback=` (and `?method=` as SRS), CORS
+ * per http_api.crossdomain. Query parameters are validated with zod.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { ServerConfig } from '../config/types.js';
+import { VERSION } from '../../version.js';
+import type { MetricsExporter } from './metrics.js';
+import { applyCors, ErrorCode, httpError, sendCode, sendJson } from './respond.js';
+import { clientJson, envelope, streamJson, vhostJson, vhostId } from './shapes.js';
+import type { StatsSource } from './stats-source.js';
+import { SummarySampler } from './summaries.js';
+
+export interface ApiContext {
+  stats: StatsSource;
+  config: ServerConfig;
+  /** the Prometheus exporter; /metrics answers {"code":1090} without it or when disabled */
+  metrics?: MetricsExporter;
+  /** answer `/` with the API root (SRS does when http_server does not share the port); default true */
+  serveRoot?: boolean;
+  /** CORS on/off; default config.httpApi.crossdomain */
+  crossdomain?: boolean;
+  /** for /api/v1/summaries self.argv / self.cwd; default process.argv / process.cwd() */
+  argv?: string;
+  cwd?: string;
+  now?: () => number;
+}
+
+const QuerySchema = z.object({
+  callback: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]*$/, 'a JSONP callback may only use [A-Za-z0-9_.-]')
+    .optional(),
+  method: z.string().optional(),
+  start: z.string().optional(),
+  count: z.string().optional(),
+});
+
+/** C's atoi, as SRS reads start/count. */
+function atoi(s: string | undefined): number {
+  const m = /^\s*([+-]?\d+)/.exec(s ?? '');
+  return m ? Number.parseInt(m[1]!, 10) : 0;
+}
+
+const samplers = new WeakMap<StatsSource, SummarySampler>();
+function samplerFor(ctx: ApiContext): SummarySampler {
+  let s = samplers.get(ctx.stats);
+  if (!s) {
+    s = new SummarySampler(ctx.now);
+    samplers.set(ctx.stats, s);
+  }
+  return s;
+}
+
+const V1_URLS = {
+  versions: 'the version of SRS',
+  summaries: 'the summary(pid, argv, pwd, cpu, mem) of SRS',
+  vhosts: 'manage all vhosts or specified vhost',
+  streams: 'manage all streams or specified stream',
+  clients: 'manage all clients or specified client, default query top 10 clients',
+};
+
+/** Whether `pathname` is one the API answers (so a shared listener can route the rest elsewhere). */
+export function isApiPath(pathname: string, serveRoot = true): boolean {
+  return pathname === '/api' || pathname.startsWith('/api/') || pathname === '/metrics' || (serveRoot && pathname === '/');
+}
+
+/**
+ * Handles an API request. Returns false (and writes nothing) when the path is not the API's,
+ * so the caller can pass the request on (HTTP-FLV, static files).
+ */
+export function handleApi(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const pathname = url.pathname;
+  if (!isApiPath(pathname, ctx.serveRoot ?? true)) return false;
+
+  if (applyCors(req, res, ctx.crossdomain ?? ctx.config.httpApi.crossdomain)) return true;
+
+  const q = QuerySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!q.success) {
+    // SRS refuses the request (ERROR_HTTP_JSONP); answer it plainly, without echoing the callback
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ code: ErrorCode.jsonpInvalid }));
+    return true;
+  }
+  const query = q.data;
+  const callback = query.callback || undefined;
+  // SRS: with JSONP, ?method= stands for the HTTP method (a <script> tag can only GET)
+  const method = (callback && query.method ? query.method : req.method ?? 'GET').toUpperCase();
+  const now = (ctx.now ?? Date.now)();
+  const reply = (obj: unknown) => sendJson(req, res, JSON.stringify(obj), callback);
+
+  if (pathname === '/metrics') {
+    if (!ctx.metrics || !ctx.config.exporter.enabled) {
+      sendCode(req, res, ErrorCode.exporterDisabled, callback);
+      return true;
+    }
+    ctx.metrics.serve(req, res);
+    return true;
+  }
+
+  const summary = ctx.stats.summary();
+  const env = envelope(summary);
+  const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+
+  if (trimmed === '/') {
+    reply({ ...env, urls: { api: 'the api root' } });
+    return true;
+  }
+  if (trimmed === '/api') {
+    reply({ ...env, urls: { v1: 'the api version 1.0' } });
+    return true;
+  }
+  if (trimmed === '/api/v1') {
+    reply({ ...env, urls: V1_URLS });
+    return true;
+  }
+  if (trimmed === '/api/v1/versions') {
+    const [major, minor, revision] = VERSION.split('.').map((x) => Number.parseInt(x, 10) || 0);
+    reply({ ...env, data: { major, minor, revision, version: VERSION } });
+    return true;
+  }
+  if (trimmed === '/api/v1/summaries') {
+    reply({ ...env, data: samplerFor(ctx).data(summary, { argv: ctx.argv ?? process.argv.join(' '), cwd: ctx.cwd ?? process.cwd() }) });
+    return true;
+  }
+
+  const m = /^\/api\/v1\/(vhosts|streams|clients)(?:\/([^/]+))?$/.exec(trimmed);
+  if (!m) {
+    httpError(res, 404);
+    return true;
+  }
+  const kind = m[1] as 'vhosts' | 'streams' | 'clients';
+  const id = m[2] ? decodeURIComponent(m[2]) : undefined;
+  const page = <T>(items: T[]) => {
+    const start = Math.max(0, atoi(query.start));
+    const count = Math.max(10, atoi(query.count));
+    return items.slice(start, start + count);
+  };
+  const byId = <T extends { id: string }>(a: T, b: T) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+  if (kind === 'vhosts') {
+    const names = new Set(ctx.config.vhosts.map((v) => v.name));
+    for (const s of ctx.stats.streams()) names.add(s.vhost);
+    const found = id ? [...names].find((n) => vhostId(n) === id) : undefined;
+    if (id && !found) return sendCode(req, res, ErrorCode.vhostNotFound, callback), true;
+    if (method !== 'GET') return httpError(res, 405), true;
+    const streams = ctx.stats.streams();
+    const clients = ctx.stats.clients();
+    if (found) reply({ ...env, vhost: vhostJson(found, ctx.config, streams, clients) });
+    else reply({ ...env, vhosts: [...names].map((n) => vhostJson(n, ctx.config, streams, clients)) });
+    return true;
+  }
+
+  if (kind === 'streams') {
+    const streams = ctx.stats.streams();
+    const found = id ? streams.find((s) => s.id === id) : undefined;
+    if (id && !found) return sendCode(req, res, ErrorCode.streamNotFound, callback), true;
+    if (method !== 'GET') return httpError(res, 405), true;
+    if (found) reply({ ...env, stream: streamJson(found, now) });
+    else reply({ ...env, streams: page([...streams].sort(byId)).map((s) => streamJson(s, now)) });
+    return true;
+  }
+
+  // clients
+  const clients = ctx.stats.clients();
+  const found = id ? clients.find((c) => c.id === id) : undefined;
+  if (id && !found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+  if (method === 'GET') {
+    if (found) reply({ ...env, client: clientJson(found, now) });
+    else reply({ ...env, clients: page([...clients].sort(byId)).map((c) => clientJson(c, now)) });
+    return true;
+  }
+  if (method === 'DELETE') {
+    if (!found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+    if (!ctx.stats.kickClient(found.id)) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+    reply(env);
+    return true;
+  }
+  httpError(res, 405);
+  return true;
+}

@@ -1,0 +1,143 @@
+/**
+ * Prometheus exporter for SRS's `exporter { enabled on; listen 9972; label ...; tag ...; }`, with
+ * SRS's metric names (SrsGoApiMetrics): srs_node_uname_info, srs_build_info, srs_cpu_percent,
+ * srs_memory, srs_send_bytes_total, srs_receive_bytes_total, srs_streams, srs_clients,
+ * srs_clients_total, srs_clients_errs_total. Values are read from the StatsSource at scrape time.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { ServerConfig } from '../config/types.js';
+import { VERSION } from '../../version.js';
+import { httpError } from './respond.js';
+import type { StatsSource } from './stats-source.js';
+import { SummarySampler } from './summaries.js';
+
+export class MetricsExporter {
+  readonly registry = new Registry();
+  private readonly sampler = new SummarySampler();
+
+  constructor(
+    private readonly stats: StatsSource,
+    config: Pick<ServerConfig, 'exporter'>,
+  ) {
+    const reg = [this.registry];
+    const { stats: src, sampler } = this;
+
+    const uname = new Gauge({
+      name: 'srs_node_uname_info',
+      help: 'Labeled system information as provided by the uname system call.',
+      labelNames: ['sysname', 'nodename', 'release', 'version', 'machine'],
+      registers: reg,
+    });
+    uname.set({ sysname: os.type(), nodename: os.hostname(), release: os.release(), version: os.version(), machine: os.machine() }, 1);
+
+    const { label, tag } = config.exporter;
+    const buildLabels = ['server', 'service', 'pid', 'build_date', 'major', 'version', 'code'];
+    if (label) buildLabels.push('label');
+    if (tag) buildLabels.push('tag');
+    new Gauge({
+      name: 'srs_build_info',
+      help: "A metric with a constant '1' value labeled by build_date, version from which SRS was built.",
+      labelNames: buildLabels,
+      registers: reg,
+      collect() {
+        const s = src.summary();
+        const labels: Record<string, string> = {
+          server: s.serverId,
+          service: s.serviceId,
+          pid: String(s.pid),
+          build_date: '',
+          major: VERSION.split('.')[0]!,
+          version: VERSION,
+          code: 'srsx',
+        };
+        if (label) labels.label = label;
+        if (tag) labels.tag = tag;
+        this.reset();
+        this.set(labels, 1);
+      },
+    });
+    new Gauge({
+      name: 'srs_cpu_percent',
+      help: 'SRS cpu used percent.',
+      registers: reg,
+      collect() {
+        this.set(sampler.selfCpu() * 100);
+      },
+    });
+    new Gauge({
+      name: 'srs_memory',
+      help: 'SRS memory used.',
+      registers: reg,
+      collect() {
+        this.set(Math.round(process.memoryUsage.rss() / 1024));
+      },
+    });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: reg,
+        collect() {
+          this.reset();
+          this.inc(Math.max(0, read()));
+        },
+      });
+    counter('srs_send_bytes_total', 'SRS total sent bytes.', () => src.summary().sendBytes);
+    counter('srs_receive_bytes_total', 'SRS total received bytes.', () => src.summary().recvBytes);
+    new Gauge({
+      name: 'srs_streams',
+      help: 'The number of SRS concurrent streams.',
+      registers: reg,
+      collect() {
+        this.set(src.streams().filter((s) => s.publisherId !== undefined).length);
+      },
+    });
+    new Gauge({
+      name: 'srs_clients',
+      help: 'The number of SRS concurrent clients.',
+      registers: reg,
+      collect() {
+        this.set(src.clients().length);
+      },
+    });
+    counter('srs_clients_total', 'The total counts of SRS clients.', () => src.summary().clientsTotal ?? 0);
+    counter('srs_clients_errs_total', 'The total errors of SRS clients.', () => src.summary().clientsErrors ?? 0);
+  }
+
+  /** The exposition text. */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Writes the metrics to `res` (any path; the caller routed it). */
+  serve(req: IncomingMessage, res: ServerResponse): void {
+    this.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      (err: Error) => httpError(res, 500, `metrics: ${err.message}`),
+    );
+  }
+
+  /**
+   * For the exporter's own listener (exporter.listen): answers GET /metrics; returns false for
+   * other paths (SRS serves the whole API there too: mount handleApi next to it).
+   */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== '/metrics') return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      httpError(res, 405);
+      return true;
+    }
+    this.serve(req, res);
+    return true;
+  }
+}
+
+export function createMetricsExporter(stats: StatsSource, config: Pick<ServerConfig, 'exporter'>): MetricsExporter {
+  return new MetricsExporter(stats, config);
+}

@@ -1,0 +1,116 @@
+/**
+ * StatsSource facts → SRS's JSON objects (srs_app_statistic.cpp: SrsStatisticStream/Client/Vhost::dumps),
+ * keys in SRS's order.
+ */
+import type { ServerConfig } from '../config/types.js';
+import type { ClientStats, ClientType, ServerSummary, StreamStats } from './stats-source.js';
+
+export const DEFAULT_VHOST = '__defaultVhost__';
+
+/** A stable `vid-xxxxxxx` id per vhost name (SRS generates random ones once per process). */
+export function vhostId(name: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `vid-${h.toString(36).padStart(7, '0').slice(-7)}`;
+}
+
+/** srs_generate_stream_url: `[vhost]/app/stream`, the default vhost omitted. */
+export function streamUrl(vhost: string, app: string, stream: string): string {
+  return `${vhost === DEFAULT_VHOST ? '' : vhost}/${app}/${stream}`;
+}
+
+/** Two decimals, as SRS prints floats (%.2f). */
+export function fixed2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+export function envelope(summary: ServerSummary): { code: number; server: string; service: string; pid: string } {
+  return { code: 0, server: summary.serverId, service: summary.serviceId, pid: String(summary.pid) };
+}
+
+export function streamJson(s: StreamStats, now: number): Record<string, unknown> {
+  const publish: Record<string, unknown> = { active: s.publisherId !== undefined };
+  if (s.publisherId !== undefined) publish.cid = s.publisherId;
+  return {
+    id: s.id,
+    name: s.name,
+    vhost: vhostId(s.vhost),
+    app: s.app,
+    tcUrl: s.tcUrl,
+    url: streamUrl(s.vhost, s.app, s.name),
+    live_ms: now,
+    clients: s.players + (s.publisherId !== undefined ? 1 : 0),
+    frames: s.frames,
+    send_bytes: s.sendBytes,
+    recv_bytes: s.recvBytes,
+    kbps: { recv_30s: Math.round(s.recvKbps30s), send_30s: Math.round(s.sendKbps30s) },
+    publish,
+    video: s.video
+      ? {
+          codec: s.video.codec,
+          profile: s.video.profile ?? 'Other',
+          level: s.video.level ?? 'Other',
+          width: s.video.width ?? 0,
+          height: s.video.height ?? 0,
+        }
+      : null,
+    audio: s.audio
+      ? {
+          codec: s.audio.codec,
+          sample_rate: s.audio.sampleRate ?? 0,
+          channel: s.audio.channels ?? 0,
+          profile: s.audio.profile ?? '',
+        }
+      : null,
+  };
+}
+
+/** SRS's client type names (srs_client_type_string); an RTMP publisher is what FMLE/ffmpeg/OBS do. */
+const CLIENT_TYPE: Record<ClientType, string> = {
+  'rtmp-play': 'rtmp-play',
+  'rtmp-publish': 'fmle-publish',
+  'flv-play': 'flv-play',
+  'rtmp-forward': 'rtmp-forward',
+};
+
+export function clientJson(c: ClientStats, now: number): Record<string, unknown> {
+  const name = c.streamName ?? '';
+  return {
+    id: c.id,
+    vhost: vhostId(c.vhost),
+    stream: c.streamId ?? '',
+    ip: c.ip,
+    pageUrl: c.pageUrl ?? '',
+    swfUrl: c.swfUrl ?? '',
+    tcUrl: c.tcUrl ?? '',
+    url: streamUrl(c.vhost, c.app, name),
+    name,
+    type: CLIENT_TYPE[c.type] ?? c.type,
+    publish: c.publish,
+    alive: fixed2(Math.max(0, now - c.connectedAt) / 1000),
+    send_bytes: c.sendBytes,
+    recv_bytes: c.recvBytes,
+    kbps: { recv_30s: Math.round(c.recvKbps30s), send_30s: Math.round(c.sendKbps30s) },
+  };
+}
+
+export function vhostJson(name: string, config: ServerConfig, streams: StreamStats[], clients: ClientStats[]): Record<string, unknown> {
+  const vs = streams.filter((s) => s.vhost === name);
+  const vc = clients.filter((c) => c.vhost === name);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const v = config.vhosts.find((x) => x.name === name);
+  return {
+    id: vhostId(name),
+    name,
+    enabled: v?.enabled ?? true,
+    clients: vc.length,
+    streams: vs.filter((s) => s.publisherId !== undefined).length,
+    send_bytes: sum(vs.map((s) => s.sendBytes)),
+    recv_bytes: sum(vs.map((s) => s.recvBytes)),
+    kbps: { recv_30s: Math.round(sum(vs.map((s) => s.recvKbps30s))), send_30s: Math.round(sum(vs.map((s) => s.sendKbps30s))) },
+    hls: { enabled: false },
+  };
+}
