@@ -271,3 +271,39 @@ describe('static files (http_server dir)', () => {
     expect((await raw('/index.html', 'DELETE')).status).toBe(405);
   });
 });
+
+describe('HTTP API robustness', () => {
+  it('a StatsSource that throws costs one request (500), and malformed ids are 404', async () => {
+    const broken: StatsSource = {
+      summary: () => {
+        throw new Error('stats gone');
+      },
+      streams: () => [],
+      clients: () => [],
+      kickClient: () => false,
+    };
+    const config = loadConfig({ env: {} });
+    const srv = http.createServer((req, res) => {
+      if (!handleApi(req, res, { stats: broken, config })) httpError404(res);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+      const r = await fetch(`${url}/api/v1/versions`);
+      expect(r.status).toBe(500);
+      expect(await r.text()).toContain('stats gone');
+      // the server still answers
+      expect((await fetch(`${url}/api/v1/versions`)).status).toBe(500);
+      expect((await fetch(`${url}/other`)).status).toBe(404);
+    } finally {
+      await new Promise((resolve) => srv.close(resolve));
+    }
+    expect(await raw('/api/v1/clients/%E0%A4%A')).toEqual({ status: 404, body: 'Not Found' });
+    expect((await raw('//api/v1/versions')).status).toBe(404); // not re-rooted onto another "host"
+  });
+});
+
+function httpError404(res: http.ServerResponse): void {
+  res.writeHead(404);
+  res.end();
+}

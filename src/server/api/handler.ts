@@ -73,9 +73,23 @@ export function isApiPath(pathname: string, serveRoot = true): boolean {
  * so the caller can pass the request on (HTTP-FLV, static files).
  */
 export function handleApi(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): boolean {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const raw = req.url ?? '/';
+  // parse against a fixed origin; a leading '//' must stay part of the path, not become a host
+  const url = new URL(`http://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
   const pathname = url.pathname;
   if (!isApiPath(pathname, ctx.serveRoot ?? true)) return false;
+  try {
+    route(req, res, ctx, url);
+  } catch (err) {
+    // a failing StatsSource must cost one request, never the server
+    if (!res.headersSent) httpError(res, 500, `Internal Server Error: ${(err as Error).message}`);
+    else res.destroy();
+  }
+  return true;
+}
+
+function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: URL): boolean {
+  const pathname = url.pathname;
 
   if (applyCors(req, res, ctx.crossdomain ?? ctx.config.httpApi.crossdomain)) return true;
 
@@ -134,7 +148,13 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, ctx: ApiCon
     return true;
   }
   const kind = m[1] as 'vhosts' | 'streams' | 'clients';
-  const id = m[2] ? decodeURIComponent(m[2]) : undefined;
+  let id: string | undefined;
+  try {
+    id = m[2] ? decodeURIComponent(m[2]) : undefined;
+  } catch {
+    httpError(res, 404);
+    return true;
+  }
   const page = <T>(items: T[]) => {
     const start = Math.max(0, atoi(query.start));
     const count = Math.max(10, atoi(query.count));
