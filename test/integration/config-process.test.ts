@@ -51,7 +51,7 @@ describe('config in a real process', () => {
 
     const bad = check('conf/nginx.proxy.conf', SRS_DIR);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/invalid config: conf\/nginx\.proxy\.conf:\d+: illegal directive worker_processes/);
+    expect(bad.stderr).toMatch(/invalid config: conf\/nginx\.proxy\.conf:\d+:\d+: illegal directive worker_processes/);
     expect(bad.stderr).toContain('config file conf/nginx.proxy.conf test is failed');
   });
 

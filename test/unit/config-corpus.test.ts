@@ -13,8 +13,8 @@ const files = fs.readdirSync(CONF_DIR).filter((f) => f.endsWith('.conf')).sort()
 
 /** SRS 7 rejects exactly these (shared/README.md, field-notes/srs.md 1.5/1.6), with these reasons. */
 const REJECTED: Record<string, RegExp> = {
-  'hls.edge.conf': /^invalid config: conf\/hls\.edge\.conf:\d+: illegal directive worker_processes$/,
-  'nginx.proxy.conf': /^invalid config: conf\/nginx\.proxy\.conf:\d+: illegal directive worker_processes$/,
+  'hls.edge.conf': /^invalid config: conf\/hls\.edge\.conf:\d+:\d+: illegal directive worker_processes$/,
+  'nginx.proxy.conf': /^invalid config: conf\/nginx\.proxy\.conf:\d+:\d+: illegal directive worker_processes$/,
   'include.vhost.conf': /listen requires params/,
   'full.conf': /never use full\.conf/,
 };

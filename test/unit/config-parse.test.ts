@@ -38,7 +38,7 @@ describe('config grammar', () => {
     ['{', 1, 1, /unexpected '\{', expecting a directive name/],
     ['a { b }', 1, 7, /unexpected '\}', expecting ';' to end 'b'/],
     ['a "b"c;', 1, 6, /unexpected 'c' after a closing quote/],
-    ['a "b;', 1, 6, /expecting a closing quote/],
+    ['a "b;', 1, 6, /expecting a closing " for the quote opened at line 1 column 3/],
     ['include;', 1, 1, /include needs at least one file/],
   ])('%j fails at line %d column %d', (text, line, column, re) => {
     const e = errorOf(text);

@@ -6,7 +6,7 @@
  * Returns the first failure as a located message, or undefined.
  */
 import net from 'node:net';
-import { arg0, at, child, children, type Directive } from './directive.js';
+import { arg0, at, atCol, child, children, type Directive } from './directive.js';
 import { envValue, type Env } from './env.js';
 
 const set = (s: string) => new Set(s.trim().split(/\s+/));
@@ -96,8 +96,37 @@ export function atoi(s: string): number {
   return m ? Number.parseInt(m[1]!, 10) : 0;
 }
 
-function illegal(d: Directive, what: string): string {
-  return `${at(d.pos)}: illegal ${what}`;
+/** Edit distance, for "did you mean" on an illegal directive name. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggest(name: string, allowed: Set<string> | undefined): string {
+  if (!allowed) return '';
+  let best = '';
+  let bestD = 3; // only close matches
+  for (const a of allowed) {
+    const d = distance(name, a);
+    if (d < bestD) {
+      bestD = d;
+      best = a;
+    }
+  }
+  return best ? ` (did you mean ${best}?)` : '';
+}
+
+function illegal(d: Directive, what: string, allowed?: Set<string>): string {
+  return `${atCol(d.pos)}: illegal ${what}${suggest(d.name, allowed)}`;
 }
 
 /** SRS prefer-false boolean: on only when the value is "on". */
@@ -109,15 +138,15 @@ export function checkSrsRules(root: Directive[], ctx: CheckContext): string | un
   const top: Directive = { name: '', args: [], children: root, block: true, pos: { file: ctx.file, line: 1, column: 1 } };
   if (root.length === 0) return `${ctx.file}: conf is empty`;
 
-  for (const d of root) if (!ROOT_ALLOWED.has(d.name)) return illegal(d, `directive ${d.name}`);
+  for (const d of root) if (!ROOT_ALLOWED.has(d.name)) return illegal(d, `directive ${d.name}`, ROOT_ALLOWED);
 
   for (const [name, rule] of Object.entries(ROOT_BLOCKS)) {
     const conf = child(top, name);
     for (const c of conf?.children ?? []) {
-      if (!rule.allowed.has(c.name)) return illegal(c, `${rule.label ?? name}.${c.name}`);
+      if (!rule.allowed.has(c.name)) return illegal(c, `${rule.label ?? name}.${c.name}`, rule.allowed);
       const nested = rule.nested?.[c.name];
       for (const m of nested ? c.children : []) {
-        if (!nested!.has(m.name)) return illegal(m, `${name}.${c.name}.${m.name}`);
+        if (!nested!.has(m.name)) return illegal(m, `${name}.${c.name}.${m.name}`, nested);
       }
     }
   }
@@ -145,8 +174,8 @@ export function checkSrsRules(root: Directive[], ctx: CheckContext): string | un
   // stream_caster
   for (const sc of children(top, 'stream_caster')) {
     for (const c of sc.children) {
-      if (!STREAM_CASTER.has(c.name)) return illegal(c, `stream_caster.${c.name}`);
-      if (c.name === 'sip') for (const m of c.children) if (!STREAM_CASTER_SIP.has(m.name)) return illegal(m, `stream_caster.sip.${m.name}`);
+      if (!STREAM_CASTER.has(c.name)) return illegal(c, `stream_caster.${c.name}`, STREAM_CASTER);
+      if (c.name === 'sip') for (const m of c.children) if (!STREAM_CASTER_SIP.has(m.name)) return illegal(m, `stream_caster.sip.${m.name}`, STREAM_CASTER_SIP);
     }
   }
 
@@ -187,13 +216,13 @@ export function checkSrsRules(root: Directive[], ctx: CheckContext): string | un
   for (const vhost of vhosts) {
     const of = ` of ${arg0(vhost)}`;
     for (const c of vhost.children) {
-      if (!VHOST_ALLOWED.has(c.name)) return illegal(c, `vhost.${c.name}`);
+      if (!VHOST_ALLOWED.has(c.name)) return illegal(c, `vhost.${c.name}`, VHOST_ALLOWED);
       const allowed = VHOST_BLOCKS[c.name];
       if (!allowed) continue;
       for (const m of c.children) {
-        if (!allowed.has(m.name)) return illegal(m, `vhost.${c.name}.${m.name}${of}`);
+        if (!allowed.has(m.name)) return illegal(m, `vhost.${c.name}.${m.name}${of}`, allowed);
         if (c.name === 'transcode' && m.name === 'engine') {
-          for (const e of m.children) if (!TRANSCODE_ENGINE.has(e.name)) return illegal(e, `vhost.transcode.engine.${e.name}${of}`);
+          for (const e of m.children) if (!TRANSCODE_ENGINE.has(e.name)) return illegal(e, `vhost.transcode.engine.${e.name}${of}`, TRANSCODE_ENGINE);
         }
       }
     }

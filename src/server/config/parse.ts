@@ -98,10 +98,13 @@ class Lexer {
 
     for (;;) {
       if (this.i >= text.length) {
-        if (inWord || dq || sq) {
-          const what = dq || sq ? 'a closing quote' : "';' or '{'";
-          throw new ConfigSyntaxError(this.here(), `unexpected end of file, expecting ${what}`);
+        if (dq || sq) {
+          throw new ConfigSyntaxError(
+            this.here(),
+            `unexpected end of file, expecting a closing ${dq ? '"' : "'"} for the quote opened at line ${wordLine} column ${wordCol}`,
+          );
         }
+        if (inWord) throw new ConfigSyntaxError(this.here(), "unexpected end of file, expecting ';' or '{'");
         if (args.length > 0) {
           throw new ConfigSyntaxError(this.here(), `unexpected end of file, expecting ';' or '{' after '${args[0]}'`);
         }
