@@ -2,7 +2,7 @@
  * The server's logger, honouring srs_log_tank (console|file), srs_log_level and srs_log_file.
  * Lines look like SRS's: `[2026-01-02 03:04:05.678][Trace][12345][cid] message`.
  * A disabled level costs one comparison; an enabled one builds one string and writes it
- * (console: process.stdout/stderr; file: an append stream, reopenable for logrotate / SIGHUP).
+ * (console: process.stdout/stderr; file: ordered batched appends, reopenable for logrotate / SIGHUP).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -58,25 +58,111 @@ function makeStamp(now: () => number): () => string {
   };
 }
 
+/** Cap on lines waiting for the disk: past it lines are dropped (and counted) so memory stays bounded. */
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Appends lines to a file in order: one write in flight at a time, lines arriving meanwhile are
+ * batched into the next write; reopen() takes effect between writes, so no line is reordered or lost.
+ */
+class FileSink {
+  private fd: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private writing = false;
+  private reopenWanted = false;
+  private dropped = 0;
+  private reported = false;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly file: string) {
+    this.fd = this.open();
+  }
+
+  private open(): number {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    return fs.openSync(this.file, 'a');
+  }
+
+  write(line: string): void {
+    if (this.pendingBytes + line.length > MAX_PENDING_BYTES) {
+      this.dropped++;
+      return;
+    }
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (!this.writing) this.flush();
+  }
+
+  reopen(): void {
+    this.reopenWanted = true;
+    if (!this.writing) this.flush();
+  }
+
+  private flush(): void {
+    if (this.reopenWanted) {
+      this.reopenWanted = false;
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // already closed
+      }
+      this.fd = this.open();
+    }
+    if (this.pending.length === 0) {
+      const waiters = this.idle;
+      this.idle = [];
+      for (const w of waiters) w();
+      return;
+    }
+    if (this.dropped > 0) {
+      this.pending.push(`[log] dropped ${this.dropped} lines while the disk was slow\n`);
+      this.dropped = 0;
+    }
+    const buf = Buffer.from(this.pending.join(''));
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.writing = true;
+    this.writeAll(buf, 0);
+  }
+
+  private writeAll(buf: Buffer, off: number): void {
+    fs.write(this.fd, buf, off, buf.length - off, null, (err, n) => {
+      if (err) {
+        if (!this.reported) process.stderr.write(`srsx: log file ${this.file}: ${err.message}\n`);
+        this.reported = true;
+      } else if (off + n < buf.length) {
+        this.writeAll(buf, off + n);
+        return;
+      }
+      this.writing = false;
+      this.flush();
+    });
+  }
+
+  /** Resolves when every line written so far is on disk, then closes the file. */
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        try {
+          fs.closeSync(this.fd);
+        } catch {
+          // already closed
+        }
+        resolve();
+      };
+      if (!this.writing && this.pending.length === 0) done();
+      else this.idle.push(done);
+    });
+  }
+}
+
 export function createLogger(config: Pick<ServerConfig, 'log'>, opts: LoggerOptions = {}): Logger {
   const min = RANK[config.log.level];
   const stamp = makeStamp(opts.now ?? Date.now);
   const pid = process.pid;
-  const toFile = config.log.tank === 'file';
-  const filePath = path.resolve(opts.cwd ?? process.cwd(), config.log.file);
-  let file: fs.WriteStream | undefined;
+  const file = config.log.tank === 'file' ? new FileSink(path.resolve(opts.cwd ?? process.cwd(), config.log.file)) : undefined;
   let closed = false;
-
-  const open = () => {
-    fs.mkdirSync(path.dirname(filePath), { recursive: true });
-    const s = fs.createWriteStream(filePath, { flags: 'a' });
-    s.on('error', (err) => {
-      // a broken log file must not take the server down: say it once on stderr
-      process.stderr.write(`srsx: log file ${filePath}: ${err.message}\n`);
-    });
-    return s;
-  };
-  if (toFile) file = open();
   const out = opts.stdout ?? process.stdout;
   const err = opts.stderr ?? process.stderr;
 
@@ -95,15 +181,11 @@ export function createLogger(config: Pick<ServerConfig, 'log'>, opts: LoggerOpti
     error: (m, c) => write('error', m, c),
     enabled: (level) => RANK[level] >= min,
     reopen: () => {
-      if (!file || closed) return;
-      file.end();
-      file = open();
+      if (file && !closed) file.reopen();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        if (!file) return resolve();
-        file.end(() => resolve());
-      }),
+    close: () => {
+      closed = true;
+      return file ? file.close() : Promise.resolve();
+    },
   };
 }

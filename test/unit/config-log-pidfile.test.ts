@@ -85,3 +85,22 @@ describe('pid file', () => {
     }
   });
 });
+
+describe('createLogger to a file, in order across reopen (logrotate)', () => {
+  it('keeps every line, in order, and the moved file keeps what was written before the reopen', async () => {
+    const file = path.join(dir, 'rot/srs.log');
+    const log = createLogger({ log: { tank: 'file', level: 'trace', file } });
+    for (let i = 0; i < 500; i++) log.trace(`line ${i}`);
+    await new Promise((r) => setTimeout(r, 50));
+    fs.renameSync(file, `${file}.1`); // what logrotate does
+    for (let i = 500; i < 1000; i++) {
+      log.trace(`line ${i}`);
+      if (i === 500) log.reopen();
+    }
+    await log.close();
+    const read = (f: string) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => Number(/line (\d+)$/.exec(l)![1]));
+    const all = [...read(`${file}.1`), ...read(file)];
+    expect(all).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(read(file).length).toBeGreaterThan(0);
+  });
+});
