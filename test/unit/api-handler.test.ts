@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/server/config/index.js';
-import { createMetricsExporter, handleApi, serveStatic, vhostId, type ApiContext } from '../../src/server/api/index.js';
+import { apiSharesHttpServer, createMetricsExporter, handleApi, serveStatic, vhostId, type ApiContext } from '../../src/server/api/index.js';
 import type { ClientStats, StatsSource, StreamStats } from '../../src/server/api/stats-source.js';
 
 const NOW = 1_760_000_000_000;
@@ -217,6 +217,7 @@ describe('HTTP API', () => {
     const r = await raw('/api/v1/nothing');
     expect(r).toEqual({ status: 404, body: 'Not Found' });
     expect((await raw('/api/v1/streams', 'POST')).status).toBe(405);
+    expect(await raw('/api/v1/streams', 'HEAD')).toEqual({ status: 200, body: '' });
   });
 
   it('/api/v1/vhosts lists configured vhosts and those with streams', async () => {
@@ -269,6 +270,14 @@ describe('static files (http_server dir)', () => {
 
   it('refuses methods other than GET and HEAD', async () => {
     expect((await raw('/index.html', 'DELETE')).status).toBe(405);
+  });
+});
+
+describe('apiSharesHttpServer', () => {
+  it('is true only when both are enabled on the same address', () => {
+    expect(apiSharesHttpServer(loadConfig({ env: {} }))).toBe(false);
+    expect(apiSharesHttpServer(loadConfig({ env: { SRS_HTTP_API_LISTEN: '8080' } }))).toBe(true);
+    expect(apiSharesHttpServer(loadConfig({ env: { SRS_HTTP_API_LISTEN: '8080', SRS_HTTP_SERVER_ENABLED: 'off' } }))).toBe(false);
   });
 });
 

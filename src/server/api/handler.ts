@@ -63,6 +63,16 @@ const V1_URLS = {
   clients: 'manage all clients or specified client, default query top 10 clients',
 };
 
+/**
+ * Whether the API is also served on the http_server listener (SRS: when http_api.listen equals
+ * http_server.listen, one listener answers both; the API paths win, the rest is HTTP-FLV / files).
+ */
+export function apiSharesHttpServer(config: ServerConfig): boolean {
+  const a = config.httpApi;
+  const h = config.httpServer;
+  return a.enabled && h.enabled && a.listen.port === h.listen.port && a.listen.host === h.listen.host;
+}
+
 /** Whether `pathname` is one the API answers (so a shared listener can route the rest elsewhere). */
 export function isApiPath(pathname: string, serveRoot = true): boolean {
   return pathname === '/api' || pathname.startsWith('/api/') || pathname === '/metrics' || (serveRoot && pathname === '/');
@@ -103,7 +113,8 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
   const query = q.data;
   const callback = query.callback || undefined;
   // SRS: with JSONP, ?method= stands for the HTTP method (a <script> tag can only GET)
-  const method = (callback && query.method ? query.method : req.method ?? 'GET').toUpperCase();
+  let method = (callback && query.method ? query.method : req.method ?? 'GET').toUpperCase();
+  if (method === 'HEAD') method = 'GET'; // same answer, no body (sendJson leaves it out)
   const now = (ctx.now ?? Date.now)();
   const reply = (obj: unknown) => sendJson(req, res, JSON.stringify(obj), callback);
 

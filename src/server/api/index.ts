@@ -1,5 +1,5 @@
 /** The HTTP API module: what the live server mounts on its http_api / http_server / exporter listeners. */
-export { handleApi, isApiPath, type ApiContext } from './handler.js';
+export { apiSharesHttpServer, handleApi, isApiPath, type ApiContext } from './handler.js';
 export { MetricsExporter, createMetricsExporter } from './metrics.js';
 export { serveStatic, resolveInside, contentTypeOf, type StaticOptions } from './static-files.js';
 export { ErrorCode, applyCors, httpError } from './respond.js';
