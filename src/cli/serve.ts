@@ -1,6 +1,99 @@
 import { Command } from 'commander';
-import { stubCommand } from './not-built.js';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { checkConfig, formatCheckResult, loadConfig } from '../server/config/index.js';
+import { createLogger } from '../server/log.js';
+import { removePidFile, writePidFile } from '../server/pidfile.js';
+import { LiveServer } from '../server/server.js';
+
+interface ServeOptions {
+  config?: string;
+  test?: boolean;
+}
 
 export function registerServe(program: Command): void {
-  stubCommand(program, 'serve', 'Run the reference RTMP + HTTP-FLV server with an SRS-compatible HTTP API');
+  program
+    .command('serve')
+    .description('Run the reference RTMP + HTTP-FLV server (SRS config format, SRS-compatible HTTP API)')
+    .option('-c, --config <file>', 'SRS-format config file (relative paths and includes resolve against the working directory)')
+    .option('-t, --test', 'check the config and exit, like `srs -t` (0 ok, 2 invalid)')
+    .addHelpText('after', `
+Without -c, an embedded default runs: RTMP on 1935, HTTP API on 1985, HTTP server on 8080
+with HTTP-FLV at http://HOST:8080/[app]/[stream].flv, pid file ./objs/srs.pid.
+
+Examples:
+  srsx serve                                  embedded default
+  srsx serve -c conf/srs.conf                 an SRS config
+  srsx serve -t -c conf/srs.conf              check it only
+  SRS_LISTEN=19350 srsx serve                 override any setting from the environment
+  ffmpeg -re -i in.flv -c copy -f flv rtmp://127.0.0.1/live/livestream
+  ffplay rtmp://127.0.0.1/live/livestream     or http://127.0.0.1:8080/live/livestream.flv
+  curl http://127.0.0.1:1985/api/v1/streams
+
+Signals: SIGTERM/SIGINT stop gracefully, SIGQUIT stops at once, SIGHUP reloads the config
+(play, forward and http_remux settings; players stay connected) and reopens the log file.`)
+    .action(async (opts: ServeOptions) => {
+      if (opts.test) {
+        const out = formatCheckResult(checkConfig({ file: opts.config }));
+        process.stdout.write(out.stdout);
+        process.stderr.write(out.stderr);
+        process.exitCode = out.exitCode;
+        return;
+      }
+      await runServer(opts.config);
+    });
+}
+
+async function runServer(file: string | undefined): Promise<void> {
+  const config = loadConfig({ file });
+  const log = createLogger(config);
+  for (const w of config.warnings) log.warn(`config: ${w}`);
+  if (config.daemon) log.warn('daemon on is ignored: srsx serve stays in the foreground (use systemd or nohup)');
+  const pidFile = path.resolve(config.pidFile);
+  writePidFile(config.pidFile);
+  const server = new LiveServer({ config, log });
+  try {
+    await server.start();
+  } catch (err) {
+    removePidFile(config.pidFile);
+    await log.close();
+    throw err;
+  }
+  const b = server.bound;
+  log.trace(`srsx serve pid=${process.pid} config=${config.source} rtmp=${b.rtmp.join(',')}` +
+    `${b.http ? ` http_server=${b.http}` : ''}${b.api ? ` http_api=${b.api}` : ''}${b.exporter ? ` exporter=${b.exporter}` : ''} pidfile=${pidFile}`);
+
+  let stopping = false;
+  const stop = async (how: 'graceful' | 'fast', signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.trace(`${signal}: ${how} stop`);
+    if (how === 'fast') {
+      removePidFile(config.pidFile);
+      process.exit(0);
+    }
+    await server.stop();
+    removePidFile(config.pidFile);
+    await log.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('graceful', 'SIGTERM'));
+  process.on('SIGINT', () => void stop('graceful', 'SIGINT'));
+  process.on('SIGQUIT', () => void stop('fast', 'SIGQUIT'));
+  process.on('SIGHUP', () => {
+    log.reopen();
+    if (config.source === '<embedded>') {
+      log.trace('SIGHUP: log reopened (embedded config: nothing to reload)');
+      return;
+    }
+    try {
+      const next = loadConfig({ file });
+      for (const note of server.reload(next)) log.warn(`reload: ${note}`);
+      log.trace(`SIGHUP: reloaded ${next.source}`);
+    } catch (err) {
+      const msg = err instanceof UserError ? err.message : String(err);
+      log.error(`SIGHUP: reload failed, keeping the running config: ${msg}`);
+    }
+  });
+  await new Promise<never>(() => {});
 }

@@ -1,0 +1,41 @@
+/**
+ * What an RTMP client asks for: vhost, app and stream, from connect's tcUrl/app and the
+ * publish/play stream name. Like SRS, `?vhost=` (or `?domain=`) in the app or stream name
+ * wins over the tcUrl host; query strings are stripped from app and stream.
+ */
+export interface RtmpRequest {
+  tcUrl: string;
+  host: string;
+  vhost: string;
+  app: string;
+  stream: string;
+  param: string;
+}
+
+function splitQuery(s: string): { path: string; query: URLSearchParams; raw: string } {
+  const i = s.indexOf('?');
+  if (i < 0) return { path: s, query: new URLSearchParams(), raw: '' };
+  return { path: s.slice(0, i), query: new URLSearchParams(s.slice(i + 1).replace(/\.\.\./g, '&')), raw: s.slice(i) };
+}
+
+export function hostOfTcUrl(tcUrl: string): string {
+  const m = /^[a-z]+:\/\/\[?([^/\]:?]+)/i.exec(tcUrl);
+  return m?.[1] ?? '';
+}
+
+export function parseConnect(tcUrl: string, appField: string | undefined): Pick<RtmpRequest, 'tcUrl' | 'host' | 'vhost' | 'app' | 'param'> {
+  const host = hostOfTcUrl(tcUrl);
+  let appPath = appField;
+  if (appPath === undefined || appPath === '') {
+    const m = /^[a-z]+:\/\/[^/]+\/(.*)$/i.exec(tcUrl);
+    appPath = m?.[1] ?? '';
+  }
+  const { path, query, raw } = splitQuery(appPath);
+  const vhost = query.get('vhost') ?? query.get('domain') ?? host;
+  return { tcUrl, host, vhost, app: path.replace(/^\/+|\/+$/g, ''), param: raw };
+}
+
+export function parseStreamName(name: string): { stream: string; vhost?: string; param: string } {
+  const { path, query, raw } = splitQuery(name);
+  return { stream: path, vhost: query.get('vhost') ?? query.get('domain') ?? undefined, param: raw };
+}

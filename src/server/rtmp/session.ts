@@ -1,0 +1,375 @@
+import type { Socket } from 'node:net';
+import { EcmaArray, decodeAmf0, type Amf0Object } from '../../protocol/amf0.js';
+import { ProtocolError } from '../../protocol/errors.js';
+import { ChunkReader } from '../../protocol/rtmp/chunk-reader.js';
+import { encodeChunks } from '../../protocol/rtmp/chunk-writer.js';
+import {
+  acknowledgement, command, dataMessage, onStatus, parseCommand, parseUserControl, pingResponse, readU32,
+  setChunkSize, setPeerBandwidth, streamBegin, streamEOF, windowAckSize, type Command,
+} from '../../protocol/rtmp/control.js';
+import { ServerHandshake } from '../../protocol/rtmp/handshake.js';
+import { MessageType, UserControlEvent, type RtmpMessage } from '../../protocol/rtmp/message.js';
+import { TAG_HEADER_SIZE } from '../../protocol/flv.js';
+import type { VhostConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { ClientTable } from '../live/clients.js';
+import { Consumer } from '../live/consumer.js';
+import type { SourceRegistry } from '../live/registry.js';
+import type { LiveSource } from '../live/source.js';
+import { PLAY_STREAM_ID } from '../live/wire.js';
+import { parseConnect, parseStreamName, type RtmpRequest } from './request.js';
+
+export interface SessionContext {
+  registry: SourceRegistry;
+  clients: ClientTable;
+  log: Logger;
+  /** limits a hostile peer cannot exceed */
+  maxMessageSize: number;
+  handshakeTimeoutMs: number;
+  /** a publisher that sends nothing for this long is closed */
+  publishIdleTimeoutMs: number;
+}
+
+const WINDOW_ACK_SIZE = 2_500_000;
+const SERVER_VERSION = '0.1.0';
+
+type Role = 'unknown' | 'publisher' | 'player';
+
+/**
+ * One RTMP connection: handshake, then the chunk stream, then the command flow of a
+ * publisher (FMLE/ffmpeg/OBS: releaseStream, FCPublish, createStream, publish) or a player
+ * (createStream, play). Any protocol error ends this connection only.
+ */
+export class RtmpSession {
+  readonly id: string;
+  private handshake: ServerHandshake | null = new ServerHandshake();
+  private readonly reader: ChunkReader;
+  private outChunkSize = 128;
+  private peerWindow = 0;
+  private lastAck = 0;
+  private role: Role = 'unknown';
+  private req: Partial<RtmpRequest> = {};
+  private vhost: VhostConfig | undefined;
+  private source: LiveSource | undefined;
+  private consumer: Consumer | undefined;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastMediaAt = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly ctx: SessionContext,
+    id: string,
+  ) {
+    this.id = id;
+    this.reader = new ChunkReader((m) => this.onMessage(m), { maxMessageSize: ctx.maxMessageSize });
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
+    socket.on('close', () => this.close('peer closed'));
+    this.timer = setTimeout(() => this.close(`handshake not finished in ${ctx.handshakeTimeoutMs} ms`), ctx.handshakeTimeoutMs);
+    const c = ctx.clients;
+    c.add({
+      id,
+      type: 'rtmp-play',
+      ip: socket.remoteAddress ?? '',
+      port: socket.remotePort ?? 0,
+      connectedAt: Date.now(),
+      vhost: '',
+      app: '',
+      bytesRead: () => socket.bytesRead,
+      bytesWritten: () => socket.bytesWritten,
+      kick: () => this.close('kicked by the HTTP API'),
+    });
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    try {
+      if (this.handshake) {
+        const r = this.handshake.push(data);
+        if (r.send) this.socket.write(r.send);
+        if (!r.done) return;
+        this.handshake = null;
+        clearTimeout(this.timer);
+        this.timer = undefined;
+        if (!r.rest) return;
+        data = r.rest;
+      }
+      this.reader.push(data);
+      if (this.peerWindow > 0 && this.reader.bytesReceived - this.lastAck >= this.peerWindow) {
+        this.lastAck = this.reader.bytesReceived;
+        this.send(acknowledgement(this.lastAck >>> 0));
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) this.close(`protocol error: ${err.message}`);
+      else this.close(`internal error: ${(err as Error).stack ?? err}`);
+    }
+  }
+
+  private send(msg: RtmpMessage): void {
+    if (!this.closed) this.socket.write(encodeChunks(msg, this.outChunkSize));
+  }
+
+  private onMessage(msg: RtmpMessage): void {
+    switch (msg.type) {
+      case MessageType.Video:
+      case MessageType.Audio:
+      case MessageType.DataAmf0:
+      case MessageType.DataAmf3:
+      case MessageType.Aggregate:
+        this.onMedia(msg);
+        return;
+      case MessageType.CommandAmf0:
+      case MessageType.CommandAmf3:
+        this.onCommand(parseCommand(msg));
+        return;
+      case MessageType.WindowAckSize:
+        this.peerWindow = readU32(msg.payload, 'Window Acknowledgement Size');
+        return;
+      case MessageType.UserControl: {
+        const uc = parseUserControl(msg.payload);
+        if (uc.event === UserControlEvent.PingRequest) this.send(pingResponse(uc.value));
+        return;
+      }
+      default:
+        return; // set chunk size / abort are applied by the reader; acks and the rest need nothing
+    }
+  }
+
+  // ------------------------------------------------------------ commands
+
+  private onCommand(cmd: Command): void {
+    switch (cmd.name) {
+      case 'connect':
+        return this.onConnect(cmd);
+      case 'createStream':
+        return this.send(command('_result', cmd.transactionId, null, [PLAY_STREAM_ID]));
+      case 'releaseStream':
+      case 'FCPublish':
+        return this.send(command('_result', cmd.transactionId, null, [undefined]));
+      case 'publish':
+        return this.onPublish(cmd);
+      case 'play':
+        return this.onPlay(cmd);
+      case 'pause':
+        return this.onPause(cmd);
+      case 'FCUnpublish':
+        if (this.role === 'publisher') {
+          this.send(command('onFCUnpublish', 0, null, [{ level: 'status', code: 'NetStream.Unpublish.Success', description: 'unpublish success' }], PLAY_STREAM_ID));
+          this.send(command('_result', cmd.transactionId, null, [undefined]));
+          this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Unpublish.Success', 'stream is now unpublished'));
+          this.leave();
+        }
+        return;
+      case 'deleteStream':
+      case 'closeStream':
+        this.leave();
+        return;
+      default:
+        if (cmd.transactionId > 0) this.send(command('_result', cmd.transactionId, null, [undefined]));
+    }
+  }
+
+  private onConnect(cmd: Command): void {
+    const obj = (cmd.object ?? {}) as Amf0Object;
+    const tcUrl = typeof obj.tcUrl === 'string' ? obj.tcUrl : '';
+    const parsed = parseConnect(tcUrl, typeof obj.app === 'string' ? obj.app : undefined);
+    this.req = { ...parsed };
+    const vhost = this.ctx.registry.resolveVhost(parsed.vhost);
+    if (!vhost) {
+      this.send(command('_error', cmd.transactionId, null, [{ level: 'error', code: 'NetConnection.Connect.Rejected', description: `no vhost ${parsed.vhost}` }]));
+      this.close(`connect rejected: no vhost '${parsed.vhost}' and no default vhost`);
+      return;
+    }
+    this.vhost = vhost;
+    const rec = this.ctx.clients.get(this.id);
+    if (rec) {
+      rec.vhost = vhost.name;
+      rec.app = parsed.app;
+      rec.tcUrl = tcUrl;
+      rec.pageUrl = typeof obj.pageUrl === 'string' ? obj.pageUrl : undefined;
+      rec.swfUrl = typeof obj.swfUrl === 'string' ? obj.swfUrl : undefined;
+    }
+    const chunkSize = vhost.chunkSize ?? this.ctx.registry.serverConfig.chunkSize;
+    this.send(windowAckSize(WINDOW_ACK_SIZE));
+    this.send(setPeerBandwidth(WINDOW_ACK_SIZE, 2));
+    this.send(setChunkSize(chunkSize));
+    this.outChunkSize = chunkSize;
+    this.send(command('_result', cmd.transactionId, { fmsVer: 'FMS/3,5,3,888', capabilities: 127, mode: 1 }, [{
+      level: 'status',
+      code: 'NetConnection.Connect.Success',
+      description: 'Connection succeeded',
+      objectEncoding: typeof obj.objectEncoding === 'number' ? obj.objectEncoding : 0,
+      data: new EcmaArray({ version: SERVER_VERSION, srs_server: `srsx/${SERVER_VERSION}`, srs_pid: process.pid, srs_id: this.id }) as unknown as Amf0Object,
+    }]));
+    this.send(command('onBWDone', 0, null, []));
+    this.ctx.log.trace(`RTMP connect vhost=${vhost.name} app=${parsed.app} tcUrl=${tcUrl}`, this.id);
+  }
+
+  private target(cmd: Command): { vhost: VhostConfig; stream: string } | undefined {
+    const name = typeof cmd.args[0] === 'string' ? cmd.args[0] : '';
+    const parsed = parseStreamName(name);
+    const vhost = parsed.vhost ? this.ctx.registry.resolveVhost(parsed.vhost) : this.vhost;
+    if (!vhost || this.req.app === undefined || parsed.stream === '') {
+      this.close(`${cmd.name} without connect or with an empty stream name`);
+      return undefined;
+    }
+    return { vhost, stream: parsed.stream };
+  }
+
+  private onPublish(cmd: Command): void {
+    const t = this.target(cmd);
+    if (!t) return;
+    const source = this.ctx.registry.getOrCreate(t.vhost, this.req.app!, t.stream);
+    if (source.isPublishing) {
+      this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.BadName', `stream ${source.key} is already publishing`));
+      this.ctx.log.warn(`refuse publish: ${source.key} already has a publisher (${source.publisherId})`, this.id);
+      this.ctx.registry.release(source);
+      setImmediate(() => this.close('stream busy'));
+      return;
+    }
+    this.role = 'publisher';
+    this.source = source;
+    source.startPublish(this.id);
+    this.updateRecord('rtmp-publish', source);
+    this.send(command('onFCPublish', 0, null, [{ level: 'status', code: 'NetStream.Publish.Start', description: 'Started publishing stream.' }], PLAY_STREAM_ID));
+    this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Publish.Start', 'Started publishing stream.'));
+    this.lastMediaAt = Date.now();
+    this.timer = setInterval(() => {
+      if (Date.now() - this.lastMediaAt > this.ctx.publishIdleTimeoutMs) this.close(`publisher sent nothing for ${this.ctx.publishIdleTimeoutMs} ms`);
+    }, 1000);
+    this.timer.unref?.();
+    this.ctx.log.trace(`RTMP publish ${source.key}`, this.id);
+  }
+
+  private onPlay(cmd: Command): void {
+    const t = this.target(cmd);
+    if (!t) return;
+    const source = this.ctx.registry.getOrCreate(t.vhost, this.req.app!, t.stream);
+    this.role = 'player';
+    this.source = source;
+    this.updateRecord('rtmp-play', source);
+    this.send(streamBegin(PLAY_STREAM_ID));
+    this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Play.Reset', `Playing and resetting ${t.stream}.`));
+    this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Play.Start', `Started playing ${t.stream}.`));
+    this.send(dataMessage(PLAY_STREAM_ID, ['|RtmpSampleAccess', true, true]));
+    this.send(dataMessage(PLAY_STREAM_ID, ['onStatus', { code: 'NetStream.Data.Start' }]));
+    const vhost = t.vhost;
+    const socket = this.socket;
+    this.consumer = new Consumer(
+      this.id,
+      { kind: 'rtmp', chunkSize: this.outChunkSize },
+      {
+        write: (b) => this.socket.write(b),
+        get writableLength() {
+          return socket.writableLength;
+        },
+        close: (reason) => this.close(reason),
+      },
+      { queueSeconds: vhost.play.queueLength, stallMs: 30_000 },
+      (_c, what) => this.ctx.log.warn(`player ${source.key}: ${what}`, this.id),
+    );
+    source.addConsumer(this.consumer);
+    this.ctx.log.trace(`RTMP play ${source.key}`, this.id);
+  }
+
+  private onPause(cmd: Command): void {
+    const pause = cmd.args[0] === true;
+    if (!this.consumer) return;
+    this.consumer.paused = pause;
+    if (pause) {
+      this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Pause.Notify', 'Paused stream.'));
+      this.send(streamEOF(PLAY_STREAM_ID));
+    } else {
+      this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Unpause.Notify', 'Unpaused stream.'));
+      this.send(streamBegin(PLAY_STREAM_ID));
+      this.consumer.resumeAtKeyframe();
+    }
+  }
+
+  private updateRecord(type: 'rtmp-publish' | 'rtmp-play', source: LiveSource): void {
+    const rec = this.ctx.clients.get(this.id);
+    if (!rec) return;
+    rec.type = type;
+    rec.vhost = source.vhost;
+    rec.streamName = source.name;
+    rec.streamId = source.id;
+  }
+
+  // ------------------------------------------------------------ media
+
+  private onMedia(msg: RtmpMessage): void {
+    if (this.role !== 'publisher' || !this.source) return;
+    this.lastMediaAt = Date.now();
+    const s = this.source;
+    switch (msg.type) {
+      case MessageType.Video:
+        s.onVideo(msg.timestamp, msg.payload);
+        return;
+      case MessageType.Audio:
+        s.onAudio(msg.timestamp, msg.payload);
+        return;
+      case MessageType.Aggregate:
+        this.onAggregate(msg);
+        return;
+      default: {
+        const body = msg.type === MessageType.DataAmf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
+        const values = decodeAmf0(body);
+        let i = 0;
+        if (values[i] === '@setDataFrame') i++;
+        if (values[i] !== 'onMetaData') return;
+        const meta = values[i + 1];
+        s.onMetadata(meta !== null && typeof meta === 'object' && !Array.isArray(meta) && !(meta instanceof Date) ? (meta as Amf0Object) : {}, msg.timestamp);
+      }
+    }
+  }
+
+  /** Aggregate message: FLV tags back to back; timestamps relative to the first. */
+  private onAggregate(msg: RtmpMessage): void {
+    const p = msg.payload;
+    let pos = 0;
+    let base = -1;
+    while (pos + TAG_HEADER_SIZE <= p.length) {
+      const type = p[pos]!;
+      const size = (p[pos + 1]! << 16) | (p[pos + 2]! << 8) | p[pos + 3]!;
+      const ts = ((p[pos + 7]! << 24) | (p[pos + 4]! << 16) | (p[pos + 5]! << 8) | p[pos + 6]!) >>> 0;
+      if (pos + TAG_HEADER_SIZE + size > p.length) throw new ProtocolError('aggregate message: tag overruns the message');
+      if (base < 0) base = ts;
+      const payload = p.subarray(pos + TAG_HEADER_SIZE, pos + TAG_HEADER_SIZE + size);
+      this.onMedia({ csid: msg.csid, type, streamId: msg.streamId, timestamp: (msg.timestamp + ts - base) >>> 0, payload });
+      pos += TAG_HEADER_SIZE + size + 4;
+    }
+  }
+
+  // ------------------------------------------------------------ teardown
+
+  private leave(): void {
+    const s = this.source;
+    if (!s) return;
+    if (this.role === 'publisher' && s.publisherId === this.id) {
+      s.stopPublish();
+      this.ctx.log.trace(`RTMP unpublish ${s.key}`, this.id);
+    }
+    if (this.consumer) {
+      s.removeConsumer(this.consumer);
+      this.consumer.closed = true;
+      this.consumer = undefined;
+    }
+    this.source = undefined;
+    this.role = 'unknown';
+    this.ctx.registry.release(s);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      clearInterval(this.timer);
+    }
+    this.leave();
+    this.ctx.clients.remove(this.id);
+    if (!/^peer closed$/.test(reason)) this.ctx.log.trace(`RTMP close: ${reason}`, this.id);
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,182 @@
+import http from 'node:http';
+import net from 'node:net';
+import { UserError } from '../errors.js';
+import { apiSharesHttpServer, createMetricsExporter, handleApi, httpError, serveStatic, type MetricsExporter } from './api/index.js';
+import type { ListenAddress, ServerConfig } from './config/types.js';
+import { compileMount, type FlvMount } from './http/flv-mount.js';
+import { serveFlvPlayer } from './http/flv-player.js';
+import { ClientTable } from './live/clients.js';
+import { newId, SourceRegistry } from './live/registry.js';
+import { LiveStats } from './live/stats.js';
+import type { Logger } from './log.js';
+import { RtmpSession, type SessionContext } from './rtmp/session.js';
+import { Forwarder } from './forward.js';
+
+export interface ServerOptions {
+  config: ServerConfig;
+  log: Logger;
+}
+
+/**
+ * The running server: RTMP listeners, the HTTP server (HTTP-FLV + files), the HTTP API and
+ * the exporter, all over one SourceRegistry. start() binds everything or nothing.
+ */
+export class LiveServer {
+  readonly registry: SourceRegistry;
+  readonly clients = new ClientTable();
+  readonly stats: LiveStats;
+  private config: ServerConfig;
+  private readonly log: Logger;
+  private readonly servers: Array<net.Server | http.Server> = [];
+  private readonly sockets = new Set<net.Socket>();
+  private metrics: MetricsExporter;
+  private mounts: FlvMount[] = [];
+  private forwarder: Forwarder;
+  /** actual bound ports by role (useful with port 0 in tests) */
+  readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number } = { rtmp: [] };
+
+  constructor(opts: ServerOptions) {
+    this.config = opts.config;
+    this.log = opts.log;
+    this.registry = new SourceRegistry(this.config);
+    this.stats = new LiveStats(this.registry, this.clients);
+    this.metrics = createMetricsExporter(this.stats, this.config);
+    this.mounts = this.compileMounts();
+    this.forwarder = new Forwarder(this.registry, this.log);
+  }
+
+  private compileMounts(): FlvMount[] {
+    return this.config.vhosts.filter((v) => v.enabled).map(compileMount).filter((m): m is FlvMount => m !== undefined);
+  }
+
+  private sessionContext(): SessionContext {
+    return {
+      registry: this.registry,
+      clients: this.clients,
+      log: this.log,
+      maxMessageSize: 16 * 1024 * 1024,
+      handshakeTimeoutMs: 10_000,
+      publishIdleTimeoutMs: 30_000,
+    };
+  }
+
+  /** Counts a connection against max_connections; false (and the socket closed) when over. */
+  private admit(socket: net.Socket, what: string): boolean {
+    if (this.clients.connections >= this.config.maxConnections) {
+      this.log.warn(`refuse ${what} connection from ${socket.remoteAddress}: max_connections ${this.config.maxConnections} reached`);
+      socket.destroy();
+      return false;
+    }
+    this.clients.connections++;
+    this.clients.totalAccepted++;
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.clients.connections--;
+      this.sockets.delete(socket);
+    });
+    return true;
+  }
+
+  async start(): Promise<void> {
+    try {
+      const ctx = this.sessionContext();
+      for (const addr of this.config.listen) {
+        const srv = net.createServer({ noDelay: false }, (socket) => {
+          if (!this.admit(socket, 'RTMP')) return;
+          new RtmpSession(socket, ctx, newId('rtmp'));
+        });
+        this.bound.rtmp.push(await listen(srv, addr, 'RTMP (listen)'));
+        this.servers.push(srv);
+      }
+      const cfg = this.config;
+      const shared = apiSharesHttpServer(cfg);
+      if (cfg.httpServer.enabled) {
+        const srv = http.createServer((req, res) => this.onHttpServer(req, res, shared));
+        srv.on('connection', (s: net.Socket) => this.admit(s, 'HTTP'));
+        this.bound.http = await listen(srv, cfg.httpServer.listen, 'http_server');
+        this.servers.push(srv);
+      }
+      if (cfg.httpApi.enabled && !shared) {
+        const srv = http.createServer((req, res) => {
+          if (!handleApi(req, res, this.apiContext())) httpError(res, 404);
+        });
+        this.bound.api = await listen(srv, cfg.httpApi.listen, 'http_api');
+        this.servers.push(srv);
+      }
+      if (cfg.exporter.enabled) {
+        const srv = http.createServer((req, res) => {
+          if (!this.metrics.handle(req, res) && !handleApi(req, res, this.apiContext())) httpError(res, 404);
+        });
+        this.bound.exporter = await listen(srv, cfg.exporter.listen, 'exporter');
+        this.servers.push(srv);
+      }
+      this.forwarder.configure(cfg);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private apiContext(serveRoot = true) {
+    return { stats: this.stats, config: this.config, metrics: this.metrics, serveRoot };
+  }
+
+  private onHttpServer(req: http.IncomingMessage, res: http.ServerResponse, shared: boolean): void {
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      for (const mount of this.mounts) {
+        const m = mount.match(pathname);
+        if (m && m.stream) {
+          serveFlvPlayer(req, res, { mount, ...m }, { registry: this.registry, clients: this.clients, log: this.log, crossdomain: this.config.httpServer.crossdomain });
+          return;
+        }
+      }
+    }
+    if (shared && handleApi(req, res, this.apiContext(false))) return;
+    serveStatic(req, res, { dir: this.config.httpServer.dir, crossdomain: this.config.httpServer.crossdomain }).catch((err) => {
+      this.log.warn(`static file ${pathname}: ${(err as Error).message}`);
+      if (!res.headersSent) httpError(res, 500);
+      else res.destroy();
+    });
+  }
+
+  /** SIGHUP: new vhost settings (play, forward, http_remux) without dropping anyone. */
+  reload(config: ServerConfig): string[] {
+    const notes: string[] = [];
+    const same = (a: ListenAddress[], b: ListenAddress[]) => JSON.stringify(a) === JSON.stringify(b);
+    if (!same(config.listen, this.config.listen) || config.httpServer.listen.port !== this.config.httpServer.listen.port || config.httpApi.listen.port !== this.config.httpApi.listen.port) {
+      notes.push('listen addresses changed: restart srsx serve to apply them');
+    }
+    this.config = config;
+    this.registry.reload(config);
+    this.mounts = this.compileMounts();
+    this.metrics = createMetricsExporter(this.stats, config);
+    this.forwarder.configure(config);
+    return notes;
+  }
+
+  /** Stops listening and ends every connection. */
+  async stop(): Promise<void> {
+    this.forwarder.stop();
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers.length = 0;
+    for (const s of this.registry.all()) s.dispose();
+  }
+}
+
+function listen(server: net.Server, addr: ListenAddress, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const where = `${addr.host}:${addr.port}`;
+      if (err.code === 'EADDRINUSE') reject(new UserError(`${what}: ${where} is already in use`, { hint: `stop what listens there (ss -ltnp 'sport = :${addr.port}') or change the port in the config` }));
+      else if (err.code === 'EACCES') reject(new UserError(`${what}: no permission to listen on ${where}`, { hint: 'ports below 1024 need root or CAP_NET_BIND_SERVICE' }));
+      else reject(new UserError(`${what}: cannot listen on ${where}: ${err.message}`));
+    };
+    server.once('error', onError);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', onError);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}

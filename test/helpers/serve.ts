@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, SRSX_BIN } from './env.js';
+
+export interface RunningServer {
+  child: ChildProcess;
+  dir: string;
+  rtmp: number;
+  http: number;
+  api: number;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `srsx serve -c <conf>` in a temp dir on free ports. `body` is the vhost block's inside
+ * (default: HTTP-FLV on). Stop it with stop() (SIGTERM by PID, then SIGKILL).
+ */
+export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+  const [rtmp, http, api] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-serve-'));
+  const conf = `listen ${rtmp};
+max_connections 12000;
+srs_log_tank console;
+pid ${dir}/srs.pid;
+http_api { enabled on; listen ${api}; }
+http_server { enabled on; listen ${http}; dir ${dir}; }
+${opts.extra ?? ''}
+vhost __defaultVhost__ {
+${opts.vhostBody ?? '    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }'}
+}
+`;
+  writeFileSync(path.join(dir, 'srs.conf'), conf);
+  const child = spawn(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`srsx serve did not start in 10 s:\n${out}`)), 10_000);
+    const check = () => {
+      if (/srsx serve pid=/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`srsx serve exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    child,
+    dir,
+    rtmp,
+    http,
+    api,
+    log: () => out,
+    stop: () => stopChild(child),
+  };
+}
+
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Spawns a command whose output is collected; stop it by PID with stopChild. */
+export function spawnTool(cmd: string, args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  return { child, output: () => out };
+}
+
+export function waitExit(child: ChildProcess, timeoutMs: number): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve(code);
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
