@@ -18,6 +18,7 @@ export function renderTable<Row>(rows: readonly Row[], columns: readonly Column<
     head: columns.map((c) => chalk.bold(c.header)),
     colAligns: columns.map((c) => c.align ?? 'left'),
     style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
   for (const row of rows) {
     table.push(columns.map((c) => formatCell(c.value(row))));
