@@ -174,7 +174,7 @@ function listen(server: net.Server, addr: ListenAddress, what: string): Promise<
       else reject(new UserError(`${what}: cannot listen on ${where}: ${err.message}`));
     };
     server.once('error', onError);
-    server.listen(addr.port, addr.host, () => {
+    server.listen({ port: addr.port, host: addr.host, backlog: 4096 }, () => {
       server.off('error', onError);
       resolve((server.address() as net.AddressInfo).port);
     });
