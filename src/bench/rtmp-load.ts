@@ -7,6 +7,8 @@ export interface LoadOptions {
   /** new connections per second while ramping */
   rampPerSecond: number;
   reportEveryMs: number;
+  /** the steady-state bandwidth window starts this long after the ramp ends (default 0) */
+  settleMs?: number;
   onReport?: (r: LoadReport) => void;
 }
 
@@ -31,7 +33,7 @@ export interface LoadReport {
 export interface LoadSummary extends LoadReport {
   url: string;
   durationS: number;
-  /** mean Mbps over the time all players were up (after the ramp) */
+  /** mean Mbps from `settleMs` after the ramp to the end */
   steadyMbps: number;
   errors: Record<string, number>;
 }
@@ -112,8 +114,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
       }
       if (players.length >= opts.clients) {
         clearInterval(ramp);
-        rampDoneAt = Date.now();
-        bytesAtRampDone = total();
+        setTimeout(() => {
+          rampDoneAt = Date.now();
+          bytesAtRampDone = total();
+        }, opts.settleMs ?? 0);
       }
     }, rampTick);
     const report = setInterval(() => opts.onReport?.(snapshot()), opts.reportEveryMs);

@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasCommand } from '../host/exec.js';
+import { cpuPercent, sampleProcess, ticksPerSecond } from '../host/proc-sampler.js';
+import type { LoadSummary } from './rtmp-load.js';
+import { serverStarter, type ServerUnderTest } from './servers.js';
+
+const SRSX_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/srsx');
+
+export interface CompareOptions {
+  servers: string[];
+  clients: number[];
+  /** measuring window once all players are up */
+  holdMs: number;
+  rampPerSecond: number;
+  streamFile: string;
+  streamKbps: number;
+  onStep?: (what: string, fraction: number) => void;
+}
+
+/** One row of the guide's table: Server, CPU, Mem, Conn, ENbps, ANbps, sb, Lat. */
+export interface CompareRow {
+  server: string;
+  clients: number;
+  serverCpu: number; // % of one core
+  serverRssMB: number;
+  conn: number; // players alive at the end
+  expectedMbps: number; // ENbps
+  actualMbps: number; // ANbps
+  loadToolCpu: number; // sb
+  startupP50Ms: number;
+  lagP95Ms: number; // Lat
+  failed: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function startPublisher(file: string, url: string, useFfmpeg: boolean) {
+  const args = useFfmpeg
+    ? ['-v', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url]
+    : [SRSX_BIN, 'publish', '--re', '--loop', file, url];
+  const child = spawn(useFfmpeg ? 'ffmpeg' : process.execPath, args, { stdio: 'ignore' });
+  return child;
+}
+
+async function measureOne(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
+  const url = `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`;
+  const rampMs = Math.ceil((clients / opts.rampPerSecond) * 1000);
+  const settleMs = 3000;
+  const durationMs = rampMs + settleMs + opts.holdMs + 1000;
+  const load = spawn(process.execPath, [SRSX_BIN, 'bench', 'rtmp-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--settle', `${settleMs}ms`, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  load.stdout!.on('data', (d) => (out += d));
+  const done = new Promise<void>((resolve) => load.once('exit', () => resolve()));
+  const t0 = Date.now();
+  const ticker = setInterval(() => step(Math.min(1, (Date.now() - t0) / durationMs)), 250);
+  try {
+    await sleep(rampMs + settleMs);
+    const hz = await ticksPerSecond();
+    const s1 = await sampleProcess(server.pid);
+    const l1 = await sampleProcess(load.pid!);
+    await sleep(opts.holdMs);
+    const s2 = await sampleProcess(server.pid);
+    const l2 = await sampleProcess(load.pid!);
+    await done;
+    const summary = JSON.parse(out) as LoadSummary;
+    return {
+      server: server.name,
+      clients,
+      serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN,
+      serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN,
+      conn: summary.alive,
+      expectedMbps: (clients * opts.streamKbps) / 1000,
+      actualMbps: summary.steadyMbps,
+      loadToolCpu: l1 && l2 ? cpuPercent(l1, l2, hz) : NaN,
+      startupP50Ms: summary.startupP50Ms,
+      lagP95Ms: summary.lagP95Ms,
+      failed: summary.failed,
+    };
+  } finally {
+    clearInterval(ticker);
+    if (load.exitCode === null) load.kill('SIGKILL');
+  }
+}
+
+/** For each server: start it, publish the stream, then measure each client count in turn. */
+export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
+  const rows: CompareRow[] = [];
+  const useFfmpeg = await hasCommand('ffmpeg');
+  const steps = opts.servers.length * opts.clients.length;
+  let stepIndex = 0;
+  for (const spec of opts.servers) {
+    const starter = serverStarter(spec);
+    const server = await starter.start();
+    const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`, useFfmpeg);
+    try {
+      await sleep(2000);
+      if (publisher.exitCode !== null) throw new Error(`the publisher exited (code ${publisher.exitCode}) against ${server.name}`);
+      for (const n of opts.clients) {
+        const label = `${server.name} ${n} players`;
+        const base = stepIndex / steps;
+        rows.push(await measureOne(server, n, opts, (f) => opts.onStep?.(label, base + f / steps)));
+        stepIndex++;
+        await sleep(1500); // let the server settle between counts
+      }
+    } finally {
+      publisher.kill('SIGKILL');
+      await server.stop();
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,138 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
+import { hasCommand } from '../host/exec.js';
+
+/** A server being measured: its pid (for CPU/RSS) and RTMP port. */
+export interface ServerUnderTest {
+  name: string;
+  pid: number;
+  rtmpPort: number;
+  stop(): Promise<void>;
+}
+
+export const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+const SRSX_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/srsx');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForPort(port: number, child: ChildProcess, what: string, output: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) return reject(new UserError(`${what} exited with code ${child.exitCode} at start`, { hint: output().trim().split('\n').slice(-3).join(' | ') }));
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => {
+        s.destroy();
+        if (Date.now() > deadline) reject(new UserError(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs / 1000} s`, { hint: output().trim().split('\n').slice(-3).join(' | ') }));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+function spawnLogged(cmd: string, args: string[], cwd: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 64 * 1024) out = out.slice(-32 * 1024);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { child, output: () => out };
+}
+
+export async function startSrsx(maxConnections = 20_000): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-'));
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\nhttp_api { enabled off; }\nhttp_server { enabled off; }\nvhost __defaultVhost__ { }\n`);
+  const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], dir);
+  await waitForPort(port, child, 'srsx serve', output);
+  return { name: 'srsx', pid: child.pid!, rtmpPort: port, stop: stopper(child) };
+}
+
+/** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */
+export async function startNginxRtmp(): Promise<ServerUnderTest> {
+  if (!(await hasCommand('nginx'))) throw new UserError('nginx is not installed', { hint: 'apt-get install nginx libnginx-mod-rtmp' });
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-nginx-'));
+  const conf = `load_module ${NGINX_RTMP_MODULE};
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 20000; }
+rtmp {
+    server {
+        listen 127.0.0.1:${port};
+        chunk_size 60000;
+        application live { live on; }
+    }
+}
+`;
+  writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const { child, output } = spawnLogged('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], dir);
+  try {
+    await waitForPort(port, child, 'nginx-rtmp', output);
+  } catch (err) {
+    if (/ngx_rtmp_module|dlopen/.test(output())) throw new UserError('nginx cannot load the RTMP module', { hint: 'apt-get install libnginx-mod-rtmp' });
+    throw err;
+  }
+  return { name: 'nginx-rtmp', pid: child.pid!, rtmpPort: port, stop: stopper(child) };
+}
+
+/** `cmd:<command with {port}>`: any server started by a shell command that listens on {port}. */
+export async function startCommand(command: string): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const { child, output } = spawnLogged('sh', ['-c', `exec ${command.replaceAll('{port}', String(port))}`], process.cwd());
+  await waitForPort(port, child, command, output);
+  return { name: command.split(/\s+/)[0]!, pid: child.pid!, rtmpPort: port, stop: stopper(child) };
+}
+
+/** `pid:<pid>:<port>`: attach to a running server (it is not stopped afterwards). */
+export function attach(pid: number, port: number): ServerUnderTest {
+  return { name: `pid ${pid}`, pid, rtmpPort: port, stop: async () => {} };
+}
+
+export function serverStarter(spec: string): { name: string; start: () => Promise<ServerUnderTest> } {
+  if (spec === 'srsx') return { name: 'srsx', start: () => startSrsx() };
+  if (spec === 'nginx-rtmp') return { name: 'nginx-rtmp', start: startNginxRtmp };
+  if (spec.startsWith('cmd:')) return { name: spec.slice(4).split(/\s+/)[0]!, start: () => startCommand(spec.slice(4)) };
+  const m = /^pid:(\d+):(\d+)$/.exec(spec);
+  if (m) return { name: `pid:${m[1]}`, start: async () => attach(Number(m[1]), Number(m[2])) };
+  throw new UserError(`unknown server '${spec}'`, { hint: 'use srsx, nginx-rtmp, cmd:<command listening on {port}> or pid:<pid>:<rtmp port>' });
+}

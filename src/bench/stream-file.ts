@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { FlvDemuxer, TagType } from '../protocol/flv.js';
+
+/**
+ * The benchmark's stream: 30 s of 640x360 H.264 (~465 kbps) + AAC (64 kbps), about the
+ * 529 kbps of the reference numbers, made once with ffmpeg and cached.
+ */
+export function benchStreamFile(): string {
+  const dir = path.join(os.tmpdir(), 'srsx-bench-media');
+  const file = path.join(dir, 'bench-640x360-529k.flv');
+  if (existsSync(file)) return file;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.flv`;
+  try {
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100', '-t', '30',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '465k', '-maxrate', '465k', '-bufsize', '930k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', tmp]);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('ffmpeg is not installed (needed to make the benchmark stream)', { hint: 'apt-get install ffmpeg, or pass --stream <file.flv>' });
+    throw err;
+  }
+  renameSync(tmp, file);
+  return file;
+}
+
+/** Average bitrate of an FLV file's audio and video, in kbps. */
+export function flvBitrateKbps(file: string): number {
+  let bytes = 0;
+  let first = -1;
+  let last = 0;
+  new FlvDemuxer((t) => {
+    if (t.type !== TagType.Audio && t.type !== TagType.Video) return;
+    bytes += t.payload.length;
+    if (first < 0) first = t.timestamp;
+    last = t.timestamp;
+  }).push(readFileSync(file));
+  const seconds = (last - first) / 1000;
+  return seconds > 0 ? (bytes * 8) / seconds / 1000 : 0;
+}
