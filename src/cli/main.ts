@@ -16,6 +16,7 @@ export function buildProgram(): Command {
     .description('Tune, diagnose, serve, load-test and profile live-streaming servers on Linux.')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
     .exitOverride();
   registerTune(program);
   registerDiagnose(program);

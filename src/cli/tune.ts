@@ -1,6 +1,192 @@
 import { Command } from 'commander';
-import { stubCommand } from './not-built.js';
+import chalk from 'chalk';
+import { ExitCode } from '../errors.js';
+import { hostRoot } from '../host/root.js';
+import { applyAll, planItems } from '../tune/apply.js';
+import type { ItemResult, PlannedItem, TuneItem } from '../tune/item.js';
+import { DEFAULT_PERSIST_FILE, persistSysctls, systemdLines } from '../tune/persist.js';
+import { listProfiles } from '../tune/profiles.js';
+import { buildRequest, type TuneFlags } from '../tune/request.js';
+import { clearState, loadState, saveState, stateFile } from '../tune/state.js';
+import { cpusItem, irqItem, niceItem, nofileItem, sysctlItem } from '../tune/items.js';
+import { printJson, renderTable, type Column } from '../report/render.js';
+
+const PLAN_COLUMNS: Column<PlannedItem>[] = [
+  { header: 'setting', value: (r) => r.setting },
+  { header: 'current', value: (r) => r.current ?? '(missing)' },
+  { header: 'target', value: (r) => r.target },
+  { header: 'change', value: (r) => (r.change ? chalk.yellow('yes') : chalk.green('no')) },
+  { header: 'why', value: (r) => r.reason },
+];
+
+const RESULT_COLUMNS: Column<ItemResult>[] = [
+  { header: 'setting', value: (r) => r.setting },
+  { header: 'before', value: (r) => r.current ?? '(missing)' },
+  { header: 'target', value: (r) => r.target },
+  { header: 'outcome', value: (r) => (r.outcome === 'failed' ? chalk.red(r.outcome) : r.outcome === 'applied' ? chalk.green(r.outcome) : r.outcome) },
+  { header: 'error', value: (r) => (r.error ? `${r.error}${r.hint ? ` (${r.hint})` : ''}` : '') },
+];
+
+function addTuneFlags(cmd: Command): Command {
+  return cmd
+    .option('--udp <size>', 'UDP socket buffers: net.core.{r,w}mem_{max,default} (16M, 16MiB, 512K or bytes)')
+    .option('--profile <name|path>', 'a tuning profile: rtc, live, low-latency (srsx tune profiles) or a YAML file')
+    .option('--irq-cpus <list>', 'pin NIC queue IRQs to these CPUs (smp_affinity_list)')
+    .option('--nic <name>', 'only this NIC\'s IRQs (default: every NIC)')
+    .option('--softirq-cpu <n>', 'the guide\'s recipe: NIC IRQs on CPU n, the server on every other CPU')
+    .option('--pid <pid>', 'the server process for --cpus/--nice/--nofile')
+    .option('--pidfile <file>', 'read the pid from this file (default ./objs/srs.pid, what srsx serve writes)')
+    .option('--cpus <list>', 'CPU affinity of every thread (as taskset -a -p)')
+    .option('--nice <n>', 'priority of every thread, -20..19 (as renice)')
+    .option('--nofile <n>', 'open-files limit of the running process (as prlimit)')
+    .option('--json', 'machine-readable output');
+}
+
+function flagsOf(o: Record<string, string | boolean | undefined>): TuneFlags {
+  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  return { udp: s('udp'), profile: s('profile'), irqCpus: s('irqCpus'), nic: s('nic'), softirqCpu: s('softirqCpu'), pid: s('pid'), pidfile: s('pidfile'), cpus: s('cpus'), nice: s('nice'), nofile: s('nofile') };
+}
+
+/** Rebuilds the item that changed `id` so revert can undo it. */
+function itemForRevert(id: string, target: string): TuneItem | undefined {
+  const root = hostRoot();
+  let m: RegExpExecArray | null;
+  if ((m = /^sysctl:(.+)$/.exec(id))) return sysctlItem(root, m[1]!, target, 'revert', false);
+  if ((m = /^irq:(\d+)$/.exec(id))) return irqItem(root, Number(m[1]), 'irq', target, 'revert', false);
+  if ((m = /^pid:(\d+):cpus$/.exec(id))) return cpusItem(root, Number(m[1]), target, 'revert');
+  if ((m = /^pid:(\d+):nice$/.exec(id))) return niceItem(root, Number(m[1]), Number(target), 'revert');
+  if ((m = /^pid:(\d+):nofile$/.exec(id))) return nofileItem(root, Number(m[1]), Number(target.split(':')[0]), 'revert');
+  return undefined;
+}
 
 export function registerTune(program: Command): void {
-  stubCommand(program, 'tune', 'Apply, persist, verify and revert host tuning (UDP buffers, IRQ affinity, process CPU/nice/fd limits)');
+  const tune = addTuneFlags(
+    program
+      .command('tune')
+      .description('Apply, persist, verify and revert host tuning (UDP buffers, IRQ affinity, process CPU/nice/fd limits)'),
+  )
+    .enablePositionalOptions()
+    .option('--dry-run', 'show the plan (setting, current, target, why) and change nothing')
+    .option('--persist', `also write the sysctls to ${DEFAULT_PERSIST_FILE} (and print systemd lines for process settings)`)
+    .option('--persist-file <path>', 'persist into this file instead (e.g. /etc/sysctl.conf: only srsx\'s keys change)')
+    .addHelpText('after', `
+All or nothing: if one write fails, what was written is undone and every item's outcome is shown.
+The previous values are saved first ($SRSX_STATE_DIR or /var/lib/srsx), so 'srsx tune revert'
+restores exactly what the last apply changed.
+
+Examples:
+  srsx tune --udp 16M --dry-run            what would change (nothing is written)
+  srsx tune --udp 16M                      the guide's 16 MB UDP buffers
+  srsx tune --profile rtc --persist        and keep them across reboots
+  srsx tune --softirq-cpu 0 --pid 1234     NIC IRQs on CPU 0, the server on the others
+  srsx tune --cpus 1 --nice -10 --nofile 100000 --pidfile ./objs/srs.pid
+  srsx tune check --profile rtc            exit 0 when the host matches (for monitoring)
+  srsx tune revert                         put back what the last apply changed
+  srsx tune profiles                       what each profile sets and why`)
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const req = await buildRequest(hostRoot(), flagsOf(opts));
+      const plan = await planItems(req.items);
+      const persistFile = typeof opts.persistFile === 'string' ? opts.persistFile : opts.persist ? DEFAULT_PERSIST_FILE : undefined;
+      const unitLines = req.process ? systemdLines(req.process) : [];
+      if (opts.dryRun) {
+        if (opts.json) printJson({ dryRun: true, plan, notes: req.notes, persistFile, systemd: unitLines });
+        else {
+          process.stdout.write(renderTable(plan, PLAN_COLUMNS, 'plan (dry run: nothing changed)') + '\n');
+          for (const n of req.notes) process.stdout.write(`note: ${n}\n`);
+          if (persistFile) process.stdout.write(`would persist sysctls to ${persistFile}\n`);
+        }
+        return;
+      }
+      const command = `srsx ${process.argv.slice(2).join(' ')}`;
+      const result = await applyAll(req.items, plan, async (changes) => {
+        saveState({
+          version: 1,
+          appliedAt: new Date().toISOString(),
+          command,
+          changes: changes.map((c) => {
+            const p = plan.find((x) => x.id === c.id)!;
+            return { id: c.id, setting: p.setting, previous: c.previous, target: p.target };
+          }),
+        });
+      });
+      let persisted: { file: string; backup?: string } | undefined;
+      if (result.ok && persistFile) {
+        const entries = req.items.filter((i) => i.sysctlKey).map((i) => ({ key: i.sysctlKey!, value: i.target }));
+        if (entries.length) persisted = persistSysctls(entries, persistFile);
+      }
+      if (!result.ok) clearState();
+      if (opts.json) printJson({ ok: result.ok, results: result.results, notes: req.notes, persisted, systemd: unitLines, stateFile: stateFile() });
+      else {
+        process.stdout.write(renderTable(result.results, RESULT_COLUMNS, result.ok ? 'applied' : 'FAILED: nothing was left changed') + '\n');
+        for (const n of req.notes) process.stdout.write(`note: ${n}\n`);
+        if (persisted) process.stdout.write(`persisted to ${persisted.file}${persisted.backup ? ` (previous file kept as ${persisted.backup})` : ''}\n`);
+        if (result.ok && unitLines.length) process.stdout.write(`to make the process settings permanent, add to the server's systemd unit [Service]:\n  ${unitLines.join('\n  ')}\n`);
+        if (result.ok && result.changed.length) process.stdout.write(`undo with: srsx tune revert   (state in ${stateFile()})\n`);
+      }
+      if (!result.ok) process.exitCode = ExitCode.failed;
+    });
+
+  addTuneFlags(tune.command('check').description('Exit 0 when the host matches the settings (or a profile), 1 with the differences'))
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const req = await buildRequest(hostRoot(), flagsOf(opts));
+      const plan = await planItems(req.items);
+      const diffs = plan.filter((p) => p.change);
+      if (opts.json) printJson({ ok: diffs.length === 0, differences: diffs, checked: plan, notes: req.notes });
+      else {
+        process.stdout.write(renderTable(plan, PLAN_COLUMNS, diffs.length ? `${diffs.length} setting(s) differ` : 'host matches') + '\n');
+        for (const n of req.notes) process.stdout.write(`note: ${n}\n`);
+      }
+      if (diffs.length) process.exitCode = ExitCode.mismatch;
+    });
+
+  tune
+    .command('revert')
+    .description('Restore exactly what the last `srsx tune` apply changed')
+    .option('--dry-run', 'show what would be restored')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      const state = loadState();
+      if (!state) {
+        if (opts.json) printJson({ ok: true, reverted: [], note: 'nothing to revert' });
+        else process.stdout.write(`nothing to revert (no state in ${stateFile()})\n`);
+        return;
+      }
+      const items: TuneItem[] = [];
+      for (const c of [...state.changes].reverse()) {
+        const it = itemForRevert(c.id, c.previous);
+        if (it) items.push(Object.assign(it, { setting: c.setting }));
+      }
+      const plan = await planItems(items);
+      if (opts.dryRun) {
+        if (opts.json) printJson({ dryRun: true, plan, appliedAt: state.appliedAt, command: state.command });
+        else process.stdout.write(renderTable(plan, PLAN_COLUMNS, `would restore what '${state.command}' changed at ${state.appliedAt}`) + '\n');
+        return;
+      }
+      const result = await applyAll(items, plan, async () => {});
+      if (result.ok) clearState();
+      if (opts.json) printJson({ ok: result.ok, results: result.results, command: state.command });
+      else process.stdout.write(renderTable(result.results, RESULT_COLUMNS, result.ok ? `reverted what '${state.command}' changed` : 'FAILED to revert') + '\n');
+      if (!result.ok) process.exitCode = ExitCode.failed;
+    });
+
+  tune
+    .command('profiles')
+    .description('List the tuning profiles with what each sets and why')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const profiles = listProfiles();
+      if (opts.json) return printJson(profiles);
+      for (const p of profiles) {
+        const rows = [
+          ...Object.entries(p.sysctl).map(([k, v]) => ({ setting: k, value: v.value, why: v.reason })),
+          ...(p.process.nice !== undefined ? [{ setting: 'process nice', value: String(p.process.nice), why: p.process.reason ?? '' }] : []),
+          ...(p.process.nofile !== undefined ? [{ setting: 'process nofile', value: String(p.process.nofile), why: p.process.reason ?? '' }] : []),
+        ];
+        process.stdout.write(renderTable(rows, [
+          { header: 'setting', value: (r) => r.setting },
+          { header: 'value', value: (r) => r.value },
+          { header: 'why', value: (r) => r.why },
+        ], `${p.name}: ${p.description}`) + '\n\n');
+      }
+    });
 }

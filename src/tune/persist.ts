@@ -1,0 +1,63 @@
+import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+
+export const DEFAULT_PERSIST_FILE = '/etc/sysctl.d/90-srsx.conf';
+const MARK = '# srsx tune';
+
+function atomicWrite(file: string, text: string): string | undefined {
+  let backup: string | undefined;
+  try {
+    if (existsSync(file)) {
+      backup = `${file}.srsx-backup`;
+      copyFileSync(file, backup);
+    }
+    const tmp = `${file}.srsx-tmp-${process.pid}`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    throw new UserError(`cannot write ${file}: ${(err as Error).message}`, { hint: 'run as root, or choose another --persist-file' });
+  }
+  return backup;
+}
+
+/**
+ * Merges `key = value` lines into sysctl.conf-style text: existing lines for srsx's keys are
+ * replaced in place, missing keys are appended under a marker, every other line and comment
+ * is kept as it was.
+ */
+export function mergeSysctlText(original: string, entries: ReadonlyArray<{ key: string; value: string }>): string {
+  const want = new Map(entries.map((e) => [e.key, e.value]));
+  const seen = new Set<string>();
+  const lines = original === '' ? [] : original.replace(/\n$/, '').split('\n');
+  const out = lines.map((line) => {
+    const m = /^\s*-?\s*([A-Za-z0-9_.\/-]+)\s*=\s*(.*)$/.exec(line);
+    if (!m) return line;
+    const key = m[1]!.replaceAll('/', '.');
+    if (!want.has(key)) return line;
+    if (seen.has(key)) return `# ${line}  ${MARK}: duplicate, superseded above`;
+    seen.add(key);
+    return `${key} = ${want.get(key)}`;
+  });
+  const missing = entries.filter((e) => !seen.has(e.key));
+  if (missing.length > 0) {
+    out.push(`${MARK} (${new Date().toISOString().slice(0, 10)})`);
+    for (const e of missing) out.push(`${e.key} = ${e.value}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Writes the sysctls so they survive a reboot; returns the file and its backup, if any. */
+export function persistSysctls(entries: ReadonlyArray<{ key: string; value: string }>, file = DEFAULT_PERSIST_FILE): { file: string; backup?: string } {
+  const original = existsSync(file) ? readFileSync(file, 'utf8') : file === DEFAULT_PERSIST_FILE ? `${MARK}: settings written by srsx tune --persist (srsx tune revert does not touch this file)\n` : '';
+  const backup = atomicWrite(file, mergeSysctlText(original, entries));
+  return { file, backup };
+}
+
+/** systemd unit lines that make process settings permanent. */
+export function systemdLines(opts: { cpus?: string; nice?: number; nofile?: number }): string[] {
+  const lines: string[] = [];
+  if (opts.cpus !== undefined) lines.push(`CPUAffinity=${opts.cpus.replaceAll(',', ' ')}`);
+  if (opts.nice !== undefined) lines.push(`Nice=${opts.nice}`);
+  if (opts.nofile !== undefined) lines.push(`LimitNOFILE=${opts.nofile}`);
+  return lines;
+}

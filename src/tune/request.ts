@@ -1,0 +1,142 @@
+import os from 'node:os';
+import { UserError } from '../errors.js';
+import { formatCpuList, parseCpuList } from '../host/cpu-list.js';
+import { nicIrqs, physicalNics } from '../host/irq.js';
+import { readPidFile, readProcessSettings } from '../host/process.js';
+import type { HostRoot } from '../host/root.js';
+import { inContainer } from '../host/sysctl.js';
+import type { TuneItem } from './item.js';
+import { cpusItem, irqItem, niceItem, nofileItem, sysctlItem } from './items.js';
+import { loadProfile, type Profile } from './profiles.js';
+import { parseSize } from './size.js';
+
+export const DEFAULT_PIDFILE = './objs/srs.pid';
+
+/** The flags of `srsx tune` and `srsx tune check`, as given. */
+export interface TuneFlags {
+  udp?: string;
+  profile?: string;
+  irqCpus?: string;
+  nic?: string;
+  softirqCpu?: string;
+  pid?: string;
+  pidfile?: string;
+  cpus?: string;
+  nice?: string;
+  nofile?: string;
+}
+
+export interface TuneRequest {
+  items: TuneItem[];
+  notes: string[];
+  profile?: Profile;
+  process?: { pid: number; cpus?: string; nice?: number; nofile?: number };
+}
+
+function onlineCpus(): number {
+  return os.availableParallelism?.() ?? os.cpus().length;
+}
+
+function checkCpus(text: string, flag: string): string {
+  const cpus = parseCpuList(text, flag);
+  const n = onlineCpus();
+  const bad = cpus.filter((c) => c >= n);
+  if (bad.length) throw new UserError(`${flag} ${text}: CPU ${bad.join(',')} does not exist (this machine has CPUs 0-${n - 1})`, { hint: `use CPUs 0 to ${n - 1}` });
+  return formatCpuList(cpus);
+}
+
+async function resolvePid(root: HostRoot, flags: TuneFlags, needed: boolean): Promise<number | undefined> {
+  if (flags.pid !== undefined) {
+    if (!/^\d+$/.test(flags.pid)) throw new UserError(`--pid '${flags.pid}' is not a process id`, { hint: 'give a number, e.g. --pid $(pidof srs)' });
+    const pid = Number(flags.pid);
+    await readProcessSettings(root, pid); // throws "no process with pid"
+    return pid;
+  }
+  if (flags.pidfile !== undefined || needed) {
+    const file = flags.pidfile ?? DEFAULT_PIDFILE;
+    const pid = await readPidFile(root, file);
+    try {
+      await readProcessSettings(root, pid);
+    } catch {
+      throw new UserError(`pid file ${file} names pid ${pid}, which is not running`, { hint: 'start the server, or give --pid PID' });
+    }
+    return pid;
+  }
+  return undefined;
+}
+
+/** Turns flags into tune items; validates everything before anything is read or written. */
+export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<TuneRequest> {
+  const container = await inContainer(root);
+  const items: TuneItem[] = [];
+  const notes: string[] = [];
+  const sysctls = new Map<string, { value: string; reason: string }>();
+  let profile: Profile | undefined;
+  if (flags.profile) {
+    profile = loadProfile(flags.profile);
+    for (const [key, v] of Object.entries(profile.sysctl)) sysctls.set(key, { value: v.value, reason: `profile ${profile.name}: ${v.reason}` });
+  }
+  if (flags.udp !== undefined) {
+    const bytes = String(parseSize(flags.udp, '--udp'));
+    const why = 'UDP socket buffers (the guide: 16M stops RcvbufErrors/SndbufErrors under WebRTC load)';
+    for (const key of ['net.core.rmem_max', 'net.core.rmem_default', 'net.core.wmem_max', 'net.core.wmem_default']) sysctls.set(key, { value: bytes, reason: why });
+  }
+  for (const [key, v] of sysctls) items.push(sysctlItem(root, key, v.value, v.reason, container));
+
+  const nice = flags.nice ?? (profile?.process.nice !== undefined ? String(profile.process.nice) : undefined);
+  const nofile = flags.nofile ?? (profile?.process.nofile !== undefined ? String(profile.process.nofile) : undefined);
+  if (flags.nice !== undefined && !/^-?\d+$/.test(flags.nice)) throw new UserError(`--nice '${flags.nice}' is not a number`, { hint: 'use -20 (highest priority) to 19' });
+  if (nice !== undefined && (Number(nice) < -20 || Number(nice) > 19)) throw new UserError(`--nice ${nice} is out of range`, { hint: 'use -20 (highest priority) to 19' });
+  if (flags.nofile !== undefined && !/^\d+$/.test(flags.nofile)) throw new UserError(`--nofile '${flags.nofile}' is not a number`, { hint: 'e.g. --nofile 100000' });
+
+  let processCpus = flags.cpus !== undefined ? checkCpus(flags.cpus, '--cpus') : undefined;
+  let irqCpus = flags.irqCpus !== undefined ? checkCpus(flags.irqCpus, '--irq-cpus') : undefined;
+  if (flags.softirqCpu !== undefined) {
+    if (!/^\d+$/.test(flags.softirqCpu)) throw new UserError(`--softirq-cpu '${flags.softirqCpu}' is not a CPU number`, { hint: 'e.g. --softirq-cpu 0' });
+    const n = Number(flags.softirqCpu);
+    irqCpus = checkCpus(String(n), '--softirq-cpu');
+    const others = [...Array(onlineCpus()).keys()].filter((c) => c !== n);
+    if (others.length === 0) throw new UserError('--softirq-cpu needs at least two CPUs (one for NIC interrupts, the rest for the server)');
+    processCpus ??= formatCpuList(others);
+  }
+  if (flags.nic !== undefined && !(await physicalNics(root)).includes(flags.nic)) {
+    throw new UserError(`--nic ${flags.nic}: no such network device`, { hint: `devices: ${(await physicalNics(root)).join(', ') || 'none'}` });
+  }
+  if (irqCpus !== undefined) {
+    const irqs = await nicIrqs(root, flags.nic);
+    if (irqs.length === 0) notes.push(`no NIC queue IRQs found${flags.nic ? ` for ${flags.nic}` : ''} in /proc/interrupts: nothing to pin`);
+    for (const q of irqs) items.push(irqItem(root, q.irq, `${q.nic} ${q.name}`, irqCpus, flags.softirqCpu !== undefined ? `NIC interrupts (and their NET_RX softirqs) on CPU ${irqCpus}, away from the server` : 'NIC queue interrupts on the chosen CPUs', container));
+  }
+
+  const wantsProcess = processCpus !== undefined || nice !== undefined || nofile !== undefined;
+  const explicitProcess = flags.cpus !== undefined || flags.nice !== undefined || flags.nofile !== undefined || flags.pid !== undefined || flags.pidfile !== undefined;
+  let pid: number | undefined;
+  if (wantsProcess) {
+    try {
+      pid = await resolvePid(root, flags, true);
+    } catch (err) {
+      if (explicitProcess) throw err;
+      notes.push(`process settings skipped: ${(err as Error).message} (give --pid or --pidfile to apply them)`);
+    }
+  }
+  let processInfo: TuneRequest['process'];
+  if (pid !== undefined) {
+    processInfo = { pid };
+    if (processCpus !== undefined) {
+      items.push(cpusItem(root, pid, processCpus, flags.softirqCpu !== undefined ? `the server off CPU ${flags.softirqCpu}, which takes the NIC softirqs` : 'pin the server (taskset -a -p)'));
+      processInfo.cpus = processCpus;
+    }
+    if (nice !== undefined) {
+      items.push(niceItem(root, pid, Number(nice), profile?.process.reason ?? 'schedule the server ahead of other work (renice)'));
+      processInfo.nice = Number(nice);
+    }
+    if (nofile !== undefined) {
+      items.push(nofileItem(root, pid, Number(nofile), profile?.process.reason ?? 'one descriptor per client (prlimit)'));
+      processInfo.nofile = Number(nofile);
+    }
+  }
+  if (items.length === 0 && notes.length === 0) {
+    throw new UserError('nothing to tune', { hint: 'give --udp 16M, --profile rtc, --irq-cpus 0, --softirq-cpu 0, --cpus/--nice/--nofile with --pid; see srsx tune --help' });
+  }
+  return { items, notes, profile, process: processInfo };
+}

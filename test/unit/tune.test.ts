@@ -1,0 +1,132 @@
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../../src/errors.js';
+import { formatCpuList, parseCpuList, sameCpus } from '../../src/host/cpu-list.js';
+import { nicIrqs, parseInterrupts } from '../../src/host/irq.js';
+import { HostRoot } from '../../src/host/root.js';
+import { applyAll, planItems } from '../../src/tune/apply.js';
+import type { TuneItem } from '../../src/tune/item.js';
+import { mergeSysctlText, systemdLines } from '../../src/tune/persist.js';
+import { listProfiles, loadProfile } from '../../src/tune/profiles.js';
+import { buildRequest } from '../../src/tune/request.js';
+import { parseSize } from '../../src/tune/size.js';
+import { REPO } from '../helpers/env.js';
+
+const FIXTURE = path.join(REPO, 'test/fixtures/hosts/virtio-2cpu');
+
+/** A writable copy of the fixture tree (tests never write into the fixture itself). */
+function fixtureRoot(): HostRoot {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-host-'));
+  cpSync(FIXTURE, dir, { recursive: true, verbatimSymlinks: true });
+  return new HostRoot(dir);
+}
+
+describe('sizes and CPU lists', () => {
+  it.each([['16M', 16777216], ['16MiB', 16777216], ['512K', 524288], ['16777216', 16777216], ['1g', 1073741824]])('parses %s', (t, n) => {
+    expect(parseSize(t)).toBe(n);
+  });
+  it.each(['16X', '-1', '16.5M', '', 'M', '1T', '100'])('rejects %j naming the accepted forms', (t) => {
+    expect(() => parseSize(t)).toThrow(UserError);
+    try {
+      parseSize(t);
+    } catch (e) {
+      expect((e as UserError).hint ?? (e as UserError).message).toMatch(/16M|4K/);
+    }
+  });
+  it('normalises CPU lists', () => {
+    expect(parseCpuList('0-2,5')).toEqual([0, 1, 2, 5]);
+    expect(formatCpuList([5, 0, 1, 2])).toBe('0-2,5');
+    expect(sameCpus('0,1', '0-1')).toBe(true);
+    expect(() => parseCpuList('a')).toThrow(/not a CPU list/);
+    expect(() => parseCpuList('3-1')).toThrow(/backwards/);
+  });
+});
+
+describe('/proc/interrupts and NIC IRQs (fixture from a virtio VM)', () => {
+  it('parses per-CPU counts, chip and names', () => {
+    const { cpus, lines } = parseInterrupts(readFileSync(path.join(FIXTURE, 'proc/interrupts'), 'utf8'));
+    expect(cpus).toBe(2);
+    const input = lines.find((l) => l.name === 'virtio2-input.0')!;
+    expect(input.irq).toBe('38');
+    expect(input.perCpu).toHaveLength(2);
+    expect(input.chip).toMatch(/PCI-MSIX/);
+    expect(lines.find((l) => l.irq === 'LOC')!.perCpu).toHaveLength(2);
+  });
+  it('finds the virtio NIC queue IRQs, not its config vector nor other virtio devices', async () => {
+    const irqs = await nicIrqs(fixtureRoot());
+    expect(irqs.map((i) => [i.irq, i.nic, i.name])).toEqual([[38, 'eth0', 'virtio2-input.0'], [39, 'eth0', 'virtio2-output.0']]);
+  });
+});
+
+describe('profiles', () => {
+  it('ships rtc, live and low-latency, each valid, rtc being the guide\'s 16 MB buffers', () => {
+    expect(listProfiles().map((p) => p.name)).toEqual(['live', 'low-latency', 'rtc']);
+    const rtc = loadProfile('rtc');
+    expect(Object.fromEntries(Object.entries(rtc.sysctl).map(([k, v]) => [k, v.value]))).toEqual({
+      'net.core.rmem_max': '16777216', 'net.core.rmem_default': '16777216', 'net.core.wmem_max': '16777216', 'net.core.wmem_default': '16777216',
+    });
+  });
+  it('names the known profiles when one is missing', () => {
+    expect(() => loadProfile('nope')).toThrow(/no tuning profile 'nope'/);
+  });
+});
+
+describe('plan, apply, roll back (fixture host)', () => {
+  it('plans --udp 16M against the fixture values and applies it', async () => {
+    const root = fixtureRoot();
+    const req = await buildRequest(root, { udp: '16M' });
+    const plan = await planItems(req.items);
+    expect(plan.map((p) => [p.setting, p.change])).toEqual([
+      ['net.core.rmem_max', true], ['net.core.rmem_default', true], ['net.core.wmem_max', true], ['net.core.wmem_default', true],
+    ]);
+    const saved: unknown[] = [];
+    const r = await applyAll(req.items, plan, async (c) => void saved.push(c));
+    expect(r.ok).toBe(true);
+    expect(saved).toHaveLength(1);
+    expect((await root.read('/proc/sys/net/core/rmem_default')).trim()).toBe('16777216');
+  });
+
+  it('is all or nothing: a failing item rolls back the ones before it', async () => {
+    const root = fixtureRoot();
+    const before = (await root.read('/proc/sys/net/core/rmem_max')).trim();
+    const req = await buildRequest(root, { udp: '8M' });
+    const failing: TuneItem = { id: 'x', setting: 'x', target: '1', reason: 'test', read: async () => '0', matches: () => false, apply: async () => { throw new Error('kernel said no'); }, undo: async () => {} };
+    const items = [...req.items.slice(0, 2), failing, ...req.items.slice(2)];
+    const plan = await planItems(items);
+    const r = await applyAll(items, plan, async () => {});
+    expect(r.ok).toBe(false);
+    expect(r.results.map((x) => x.outcome)).toEqual(['rolled back', 'rolled back', 'failed', 'not run', 'not run']);
+    expect(r.results[2]!.error).toBe('kernel said no');
+    expect((await root.read('/proc/sys/net/core/rmem_max')).trim()).toBe(before);
+  });
+
+  it('--softirq-cpu pins the NIC IRQs and moves the process off that CPU', async () => {
+    const root = fixtureRoot();
+    const req = await buildRequest(root, { softirqCpu: '0' });
+    expect(req.items.map((i) => [i.id, i.target])).toEqual([['irq:38', '0'], ['irq:39', '0']]);
+    expect(req.notes.join()).toMatch(/process settings skipped/);
+  });
+
+  it('refuses bad pids, nice values and CPUs with one clear line', async () => {
+    const root = fixtureRoot();
+    await expect(buildRequest(root, { nice: '5', pid: '999999' })).rejects.toThrow(/no process with pid 999999/);
+    await expect(buildRequest(root, { nice: '25', pid: '1' })).rejects.toThrow(/--nice 25 is out of range/);
+    await expect(buildRequest(root, { cpus: '64', pid: '1' })).rejects.toThrow(/CPU 64 does not exist/);
+    await expect(buildRequest(root, { nice: '1', pidfile: '/nope.pid' })).rejects.toThrow(/pid file \/nope.pid does not exist/);
+    await expect(buildRequest(root, {})).rejects.toThrow(/nothing to tune/);
+  });
+});
+
+describe('persistence', () => {
+  it('changes only srsx\'s keys in an existing sysctl.conf and keeps the rest', () => {
+    const original = '# kernel settings\nvm.swappiness = 10\nnet.core.rmem_max=212992\n\n# end\n';
+    const merged = mergeSysctlText(original, [{ key: 'net.core.rmem_max', value: '16777216' }, { key: 'net.core.wmem_max', value: '16777216' }]);
+    expect(merged).toContain('# kernel settings\nvm.swappiness = 10\nnet.core.rmem_max = 16777216\n\n# end\n# srsx tune');
+    expect(merged.trim().endsWith('net.core.wmem_max = 16777216')).toBe(true);
+    expect(mergeSysctlText(merged, [{ key: 'net.core.wmem_max', value: '1' }]).match(/net.core.wmem_max/g)).toHaveLength(1);
+  });
+  it('prints systemd lines for process settings', () => {
+    expect(systemdLines({ cpus: '1-3', nice: -10, nofile: 100000 })).toEqual(['CPUAffinity=1-3', 'Nice=-10', 'LimitNOFILE=100000']);
+  });
+});
