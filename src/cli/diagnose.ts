@@ -1,6 +1,100 @@
 import { Command } from 'commander';
-import { stubCommand } from './not-built.js';
+import { readFileSync } from 'node:fs';
+import { UserError, ExitCode } from '../errors.js';
+import { hostRoot } from '../host/root.js';
+import { parseNetstatSu } from '../host/proc-net.js';
+import { ALL, fullReport, runReports, type What } from '../diagnose/run.js';
+import { renderReport } from '../diagnose/render.js';
+import { FullReportSchema, ReportSchema, worst, type Report } from '../diagnose/report.js';
+import { netstatTextReport } from '../diagnose/udp.js';
+import { printJson, renderFacts } from '../report/render.js';
+import { parseDuration } from './duration.js';
+
+interface DiagnoseOptions {
+  interval: string;
+  json?: boolean;
+  watch?: boolean;
+  pid?: string;
+  name?: string;
+  pidfile?: string;
+  from?: string;
+  interface?: string;
+}
+
+function readInput(from: string): string {
+  try {
+    return readFileSync(from === '-' ? 0 : from, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read ${from === '-' ? 'stdin' : from}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'give a file with `netstat -suna` output, or - for stdin' });
+  }
+}
 
 export function registerDiagnose(program: Command): void {
-  stubCommand(program, 'diagnose', 'Diagnose UDP drops, socket queues, CPU/softirq/IRQ placement and the server process');
+  program
+    .command('diagnose')
+    .description('Diagnose UDP drops, socket queues, CPU/softirq/IRQ placement and the server process, with verdicts')
+    .argument('[what]', `one of ${ALL.join(', ')} (default: all of them)`)
+    .option('--interval <time>', 'sampling interval for rates (the guide uses 30s)', '5s')
+    .option('--pid <pid>', 'the server process (default: ./objs/srs.pid, else a process named srs, nginx or node)')
+    .option('--name <name>', 'find the server process by name')
+    .option('--pidfile <file>', 'read the server pid from this file')
+    .option('--from <file|->', 'udp-drops: analyse pasted `netstat -suna` text from another machine')
+    .option('--interface <name>', 'net: only this interface (e.g. lo)')
+    .option('--json', 'machine-readable output (validated against the report schema)')
+    .option('--watch', 'refresh like top until Ctrl-C')
+    .addHelpText('after', `
+Every report shows its data, a verdict (ok / warn / critical, naming the threshold that fired)
+and the srsx tune command that fixes what it found. Exit code: 0 ok, 1 warn or critical.
+
+Examples:
+  srsx diagnose                                 everything, 5 s sample
+  srsx diagnose udp-drops --interval 30s        netstat -suna && sleep 30 && netstat -suna
+  netstat -suna | srsx diagnose udp-drops --from -
+  srsx diagnose udp-queue                       netstat -lpun, with owners and queues
+  srsx diagnose cpu --pid $(pidof srs)          mpstat -P ALL + softirqs + where the server runs
+  srsx diagnose process --name nginx --json
+  srsx diagnose net --interface lo --interval 2s`)
+    .action(async (what: string | undefined, opts: DiagnoseOptions) => {
+      if (what !== undefined && !ALL.includes(what as What)) throw new UserError(`unknown report '${what}'`, { hint: `use one of ${ALL.join(', ')}, or nothing for all` });
+      const intervalMs = parseDuration(opts.interval, '--interval');
+      const root = hostRoot();
+      if (opts.from !== undefined) {
+        if (what !== 'udp-drops') throw new UserError('--from goes with udp-drops', { hint: 'srsx diagnose udp-drops --from netstat.txt' });
+        const { counters, seen } = parseNetstatSu(readInput(opts.from));
+        const r = ReportSchema.parse(netstatTextReport(counters, seen));
+        if (opts.json) printJson(r);
+        else process.stdout.write(renderReport(r));
+        if (worst(r.verdicts) !== 'ok') process.exitCode = ExitCode.mismatch;
+        return;
+      }
+      const status = (ms: number) => {
+        if (!opts.json && process.stderr.isTTY && ms >= 2000) process.stderr.write(`sampling for ${ms / 1000}s...\r`);
+      };
+      const once = async (): Promise<{ text: string; json: unknown; level: string }> => {
+        const runOpts = { intervalMs, pid: opts.pid, name: opts.name, pidfile: opts.pidfile, iface: opts.interface, onWait: status };
+        if (what === undefined) {
+          const full = await fullReport(root, runOpts);
+          const levels = full.reports.flatMap((r) => r.verdicts);
+          const text = renderFacts(full.host as unknown as Record<string, string>, 'host') + '\n\n' + full.reports.map(renderReport).join('\n') +
+            `\nsummary: ${full.summary.ok} ok, ${full.summary.warn} warn, ${full.summary.critical} critical\n`;
+          return { text, json: FullReportSchema.parse(full), level: worst(levels) };
+        }
+        const reports: Report[] = (await runReports(root, [what as What], runOpts)).map((r) => ReportSchema.parse(r));
+        return { text: reports.map(renderReport).join('\n'), json: reports[0], level: worst(reports.flatMap((r) => r.verdicts)) };
+      };
+      if (opts.watch) {
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        while (!stop) {
+          const r = await once();
+          if (opts.json) process.stdout.write(JSON.stringify(r.json) + '\n');
+          else process.stdout.write(`\x1b[2J\x1b[H${new Date().toLocaleTimeString()}  (Ctrl-C to stop)\n${r.text}`);
+        }
+        return;
+      }
+      const r = await once();
+      if (opts.json) printJson(r.json);
+      else process.stdout.write(r.text);
+      if (r.level !== 'ok') process.exitCode = ExitCode.mismatch;
+    });
 }

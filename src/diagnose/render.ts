@@ -1,0 +1,55 @@
+import chalk from 'chalk';
+import { colourVerdict, renderFacts, renderTable, type Column } from '../report/render.js';
+import type { Report } from './report.js';
+
+type Row = Record<string, unknown>;
+
+function autoColumns(rows: Row[]): Column<Row>[] {
+  const keys = rows.length ? Object.keys(rows[0]!) : [];
+  return keys.map((k) => ({
+    header: k,
+    value: (r: Row) => {
+      const v = r[k];
+      return Array.isArray(v) ? v.join(' ') : v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : (v as string | number | boolean);
+    },
+    align: typeof rows[0]![k] === 'number' ? ('right' as const) : ('left' as const),
+  }));
+}
+
+function table(rows: unknown, title?: string): string {
+  const list = (rows as Row[]) ?? [];
+  return renderTable(list, autoColumns(list), title);
+}
+
+/** A report for people: its data as tables, then each verdict with the command that fixes it. */
+export function renderReport(r: Report): string {
+  const parts: string[] = [chalk.bold.underline(r.title)];
+  const d = r.data as Record<string, unknown>;
+  switch (r.kind) {
+    case 'udp-drops':
+      parts.push(table(d.counters));
+      parts.push(`drop ratio: ${((d.dropRatio as number) * 100).toFixed(3)}%`);
+      if ((d.sockets as unknown[]).length) parts.push(table(d.sockets, 'sockets that dropped'));
+      break;
+    case 'udp-queue':
+      parts.push(table((d.sockets as Row[]).map(({ local, remote, rxQueue, txQueue, drops, pid, program }) => ({ local, remote, recvQ: rxQueue, sendQ: txQueue, drops, pid, program }))));
+      break;
+    case 'cpu':
+      parts.push(table(d.cpus));
+      if (d.server) parts.push(`server: ${JSON.stringify(d.server)}`);
+      break;
+    case 'irq':
+      parts.push(table(d.irqs));
+      break;
+    case 'process':
+      parts.push(renderFacts(d as Record<string, string | number>));
+      break;
+    case 'net':
+      parts.push(table(d.interfaces));
+      break;
+  }
+  for (const v of r.verdicts) {
+    parts.push(`${colourVerdict(v.level)}: ${v.reason}${v.fix ? `\n  fix: ${chalk.cyan(v.fix)}` : ''}`);
+  }
+  return parts.join('\n') + '\n';
+}

@@ -1,0 +1,89 @@
+import si from 'systeminformation';
+import { readProcess } from '../host/proc-process.js';
+import type { HostRoot } from '../host/root.js';
+import { ticksPerSecond } from '../host/proc-sampler.js';
+import { cpuReport, irqReport, sampleCpu } from './cpu.js';
+import { netReport, sampleNet } from './net.js';
+import { processReport, resolveServerPid } from './process.js';
+import { FullReportSchema, type Report } from './report.js';
+import { sampleUdp, udpDropsReport, udpQueueReport } from './udp.js';
+
+export type What = 'udp-drops' | 'udp-queue' | 'cpu' | 'irq' | 'process' | 'net';
+export const ALL: What[] = ['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net'];
+
+export interface RunOptions {
+  intervalMs: number;
+  pid?: string;
+  name?: string;
+  pidfile?: string;
+  iface?: string;
+  onWait?: (ms: number) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the reports asked for; everything that needs two samples shares one interval. */
+export async function runReports(root: HostRoot, what: readonly What[], opts: RunOptions): Promise<Report[]> {
+  const wants = (w: What) => what.includes(w);
+  const needPid = wants('process');
+  const pid = needPid || wants('cpu') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
+  const hz = await ticksPerSecond();
+  const first = {
+    udp: wants('udp-drops') ? await sampleUdp(root) : undefined,
+    cpu: wants('cpu') ? await sampleCpu(root, pid) : undefined,
+    net: wants('net') ? await sampleNet(root) : undefined,
+    proc: needPid && pid !== undefined ? await readProcess(root, pid) : undefined,
+  };
+  if (first.udp || first.cpu || first.net || first.proc) {
+    opts.onWait?.(opts.intervalMs);
+    await sleep(opts.intervalMs);
+  }
+  const reports: Report[] = [];
+  for (const w of what) {
+    switch (w) {
+      case 'udp-drops':
+        reports.push(await udpDropsReport(root, first.udp!, await sampleUdp(root)));
+        break;
+      case 'udp-queue':
+        reports.push(await udpQueueReport(root));
+        break;
+      case 'cpu':
+        reports.push(await cpuReport(root, first.cpu!, await sampleCpu(root, pid), hz));
+        break;
+      case 'irq':
+        reports.push(await irqReport(root));
+        break;
+      case 'process':
+        if (first.proc) reports.push(await processReport(first.proc, await readProcess(root, pid!), hz));
+        else reports.push({ kind: 'process', title: 'server process', data: { pid: null }, verdicts: [{ level: 'ok', reason: 'no server process found (no ./objs/srs.pid, no process named srs, nginx or node): give --pid, --name or --pidfile' }] });
+        break;
+      case 'net':
+        reports.push(netReport(first.net!, await sampleNet(root), opts.iface));
+        break;
+    }
+  }
+  return reports;
+}
+
+export async function hostFacts() {
+  const [cpu, mem, os, virt] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), si.system()]);
+  return {
+    cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
+    cores: cpu.cores,
+    memoryGiB: Math.round((mem.total / 1024 ** 3) * 10) / 10,
+    kernel: os.kernel,
+    os: `${os.distro} ${os.release}`.trim(),
+    virtualisation: virt.virtual ? `virtual (${virt.virtualHost || virt.model || 'hypervisor'})` : 'bare metal',
+  };
+}
+
+/** The whole report with host facts and a verdict summary, validated against the schema. */
+export async function fullReport(root: HostRoot, opts: RunOptions) {
+  const [host, reports] = await Promise.all([hostFacts(), runReports(root, ALL, opts)]);
+  const all = reports.flatMap((r) => r.verdicts);
+  return FullReportSchema.parse({
+    host,
+    reports,
+    summary: { ok: all.filter((v) => v.level === 'ok').length, warn: all.filter((v) => v.level === 'warn').length, critical: all.filter((v) => v.level === 'critical').length },
+  });
+}

@@ -1,0 +1,94 @@
+import { UserError } from '../errors.js';
+import { establishedInodes } from './proc-net.js';
+import { parseLimitsNofile, parseStatNice } from './process.js';
+import type { HostRoot } from './root.js';
+
+/** One look at a process: what `srsx diagnose process` shows (top's NI/PR, taskset, limits, fds, RSS). */
+export interface ProcessSnapshot {
+  at: number;
+  pid: number;
+  name: string;
+  state: string;
+  nice: number;
+  priority: number; // top's PR
+  threads: number;
+  cpusAllowed: string;
+  lastCpu: number; // the CPU it last ran on
+  cpuTicks: number;
+  rssBytes: number;
+  fdsOpen: number;
+  fdLimitSoft: string;
+  fdLimitHard: string;
+  socketInodes: number[];
+  tcpEstablished: number;
+}
+
+function statFields(stat: string): string[] {
+  // fields after "(comm) ": index 0 is field 3 (state)
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
+}
+
+export async function readProcess(root: HostRoot, pid: number): Promise<ProcessSnapshot> {
+  const [stat, status, limits] = await Promise.all([
+    root.readOptional(`/proc/${pid}/stat`),
+    root.readOptional(`/proc/${pid}/status`),
+    root.readOptional(`/proc/${pid}/limits`),
+  ]);
+  if (!stat || !status || !limits) throw new UserError(`no process with pid ${pid}`, { hint: 'check the pid (ps -p PID), or use --name / --pidfile' });
+  const f = statFields(stat);
+  const fds = await root.list(`/proc/${pid}/fd`);
+  const inodes: number[] = [];
+  for (const fd of fds) {
+    const link = await root.readLink(`/proc/${pid}/fd/${fd}`);
+    const m = link ? /^socket:\[(\d+)\]$/.exec(link) : null;
+    if (m) inodes.push(Number(m[1]));
+  }
+  const mine = new Set(inodes);
+  let established = 0;
+  for (const t of ['tcp', 'tcp6']) {
+    const text = await root.readOptional(`/proc/${pid}/net/${t}`);
+    if (text) established += establishedInodes(text).filter((i) => mine.has(i)).length;
+  }
+  const nofile = parseLimitsNofile(limits);
+  return {
+    at: Date.now(),
+    pid,
+    name: /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?',
+    state: f[0] ?? '?',
+    nice: parseStatNice(stat),
+    priority: Number(f[15]),
+    threads: Number(f[17]),
+    cpusAllowed: /^Cpus_allowed_list:\s+(\S+)/m.exec(status)?.[1] ?? '',
+    lastCpu: Number(f[36]),
+    cpuTicks: Number(f[11]) + Number(f[12]),
+    rssBytes: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) * 1024,
+    fdsOpen: fds.length,
+    fdLimitSoft: nofile.soft,
+    fdLimitHard: nofile.hard,
+    socketInodes: inodes,
+    tcpEstablished: established,
+  };
+}
+
+/** Pids whose name (comm) is one of `names`, oldest first. */
+export async function findByName(root: HostRoot, names: readonly string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await root.list('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = (await root.readOptional(`/proc/${entry}/comm`))?.trim();
+    if (comm && names.includes(comm)) out.push(Number(entry));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** CPUs each thread last ran on (/proc/PID/task/TID/stat field 39). */
+export async function threadCpus(root: HostRoot, pid: number): Promise<Array<{ tid: number; cpu: number; ticks: number }>> {
+  const out: Array<{ tid: number; cpu: number; ticks: number }> = [];
+  for (const tid of await root.list(`/proc/${pid}/task`)) {
+    const stat = await root.readOptional(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue;
+    const f = statFields(stat);
+    out.push({ tid: Number(tid), cpu: Number(f[36]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  return out;
+}

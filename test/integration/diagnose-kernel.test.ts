@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { itIf, runCli, SRSX_BIN } from '../helpers/env.js';
+import { sleep, stopChild } from '../helpers/serve.js';
+import { ReportSchema } from '../../src/diagnose/report.js';
+
+const itKernel = itIf({ tools: ['python3', 'taskset'] });
+
+/** A UDP socket on 127.0.0.1 with a tiny receive buffer that never reads; prints its port. */
+function startSink(): Promise<{ child: ChildProcess; port: number }> {
+  const code = 'import socket,sys,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,2048)\ns.bind(("127.0.0.1",0))\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)\n';
+  const child = spawn('python3', ['-c', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', (d) => resolve({ child, port: Number(String(d).trim()) }));
+    child.once('exit', (c) => reject(new Error(`sink exited ${c}`)));
+  });
+}
+
+async function flood(port: number, count: number): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  const buf = Buffer.alloc(1000, 7);
+  for (let i = 0; i < count; i++) {
+    await new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
+  }
+  s.close();
+}
+
+function diagnoseAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [SRSX_BIN, 'diagnose', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('srsx diagnose on the real kernel', () => {
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
+  });
+
+  itKernel('udp-drops reports provoked drops, names the socket\'s pid, and suggests srsx tune --udp', async () => {
+    const sink = await startSink();
+    children.push(sink.child);
+    const result = diagnoseAsync(['udp-drops', '--interval', '3s', '--json']);
+    await sleep(700);
+    await flood(sink.port, 2000);
+    const r = await result;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    const rcv = (report.data.counters as Array<{ counter: string; delta: number }>).find((c) => c.counter === 'RcvbufErrors')!;
+    expect(rcv.delta).toBeGreaterThan(100);
+    const sock = (report.data.sockets as Array<{ pid: number; program: string; local: string; dropsDelta: number }>).find((s) => s.local === `127.0.0.1:${sink.port}`)!;
+    expect(sock).toMatchObject({ pid: sink.child.pid, program: 'python3' });
+    expect(sock.dropsDelta).toBeGreaterThan(100);
+    expect(report.verdicts[0]!.level).not.toBe('ok');
+    expect(report.verdicts[0]!.fix).toMatch(/^srsx tune --udp \d+M$/);
+  }, 30_000);
+
+  itKernel('cpu: a busy process on the CPU that takes NET_RX makes the verdict fire', async () => {
+    // one process pinned to CPU 0 both burns CPU and sends loopback UDP (NET_RX runs on the sending CPU)
+    const code = `const d=require('dgram');const s=d.createSocket('udp4');s.on('message',()=>{});s.bind(0,'127.0.0.1',()=>{const p=s.address().port;const b=Buffer.alloc(200);const end=Date.now()+12000;(function burst(){if(Date.now()>end)process.exit(0);for(let i=0;i<100;i++)s.send(b,p,'127.0.0.1');const t=Date.now();while(Date.now()-t<2);setImmediate(burst)})()})`;
+    const busy = spawn('taskset', ['-c', '0', process.execPath, '-e', code], { stdio: 'ignore' });
+    children.push(busy);
+    await sleep(1000);
+    const r = runCli(['diagnose', 'cpu', '--pid', String(busy.pid), '--interval', '3s', '--json']);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    const fired = report.verdicts.find((v) => /NET_RX/.test(v.reason));
+    expect(fired).toBeDefined();
+    expect(fired!.reason).toMatch(/^CPU 0 takes \d+% of NET_RX softirqs/);
+    expect(fired!.fix).toMatch(new RegExp(`^srsx tune --softirq-cpu 0 --pid ${busy.pid}`));
+    expect(r.code).toBe(1);
+  }, 30_000);
+
+  it('prints every report in a few seconds, and validates as JSON', () => {
+    const t0 = Date.now();
+    const r = runCli(['diagnose', '--interval', '1s', '--json']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const out = JSON.parse(r.stdout);
+    expect(out.reports.map((x: { kind: string }) => x.kind)).toEqual(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net']);
+    expect(out.host.cores).toBeGreaterThan(0);
+    const text = runCli(['diagnose', 'net', '--interface', 'lo', '--interval', '1s']);
+    expect(text.stdout).toMatch(/network interfaces over/);
+  }, 30_000);
+
+  it('one clear line and exit 2 for a missing pid, an unreadable file, and text that is not netstat', () => {
+    const a = runCli(['diagnose', 'process', '--pid', '999999', '--interval', '1s']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/no process with pid 999999/);
+    const b = runCli(['diagnose', 'udp-drops', '--from', '/nonexistent/netstat.txt']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/cannot read \/nonexistent\/netstat.txt: ENOENT/);
+    const c = runCli(['diagnose', 'udp-drops', '--from', '-'], { input: 'this is not netstat\n' });
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/not `netstat -su` output/);
+    const d = runCli(['diagnose', 'bogus']);
+    expect(d.code).toBe(2);
+  });
+});
