@@ -1,0 +1,24 @@
+import { UserError } from '../errors.js';
+import { readPidFile } from '../host/process.js';
+import { readProcess } from '../host/proc-process.js';
+import { hostRoot } from '../host/root.js';
+
+export const SERVER_PIDFILE = './objs/srs.pid';
+
+/** The process to profile: --pid, else the srsx server's pid file. */
+export async function profileTarget(opts: { pid?: string; pidfile?: string }): Promise<{ pid: number; name: string }> {
+  const root = hostRoot();
+  let pid: number;
+  if (opts.pid !== undefined) {
+    if (!/^\d+$/.test(opts.pid)) throw new UserError(`--pid '${opts.pid}' is not a process id`);
+    pid = Number(opts.pid);
+  } else {
+    pid = await readPidFile(root, opts.pidfile ?? SERVER_PIDFILE).catch(() => {
+      throw new UserError(`no running srsx server found (${opts.pidfile ?? SERVER_PIDFILE} does not exist)`, { hint: 'start it with `srsx serve` in this directory, or give --pid PID / --pidfile FILE' });
+    });
+  }
+  const p = await readProcess(root, pid).catch(() => {
+    throw new UserError(`no process with pid ${pid}`, { hint: opts.pid ? 'check the pid (ps -p PID)' : `the pid file is stale: is the server running?` });
+  });
+  return { pid, name: p.name };
+}

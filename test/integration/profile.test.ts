@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
+import { testFlv } from '../helpers/media.js';
+import { sleep, startServer, stopChild, type RunningServer } from '../helpers/serve.js';
+
+const itPerf = itIf({ root: true, tools: ['perf', 'ffmpeg'] });
+const itStrace = itIf({ root: true, tools: ['strace', 'ffmpeg'] });
+const itNode = itIf({});
+
+describe('srsx profile', () => {
+  let server: RunningServer | undefined;
+  const children: ChildProcess[] = [];
+  const out = mkdtempSync(path.join(os.tmpdir(), 'srsx-prof-'));
+  afterEach(async () => {
+    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
+    await server?.stop();
+    server = undefined;
+  });
+
+  /** srsx serve with a publisher and 50 players, so there is work to see. */
+  async function loadedServer(): Promise<RunningServer> {
+    const s = await startServer();
+    const url = `rtmp://127.0.0.1:${s.rtmp}/live/prof`;
+    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
+    await sleep(1000);
+    children.push(spawn(process.execPath, [SRSX_BIN, 'bench', 'rtmp-load', '-c', '50', '-r', url, '--duration', '40s'], { stdio: 'ignore' }));
+    await sleep(2000);
+    return s;
+  }
+
+  const pidOf = (s: RunningServer) => readFileSync(path.join(s.dir, 'srs.pid'), 'utf8').trim();
+
+  itPerf('--perf names the server\'s own JavaScript functions and writes a flame graph', async () => {
+    server = await loadedServer();
+    const r = runCli(['profile', '--perf', '4s', '--pidfile', path.join(server.dir, 'srs.pid'), '--out', out, '--json'], { timeoutMs: 90_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.perfMap).toBe(true);
+    expect(res.samples).toBeGreaterThan(5);
+    const html = readFileSync(res.flamegraph, 'utf8');
+    // a JS frame of srsx itself, named through the perf map
+    expect(html).toMatch(/JS:[*~^]?\w+ file:\/\/[^"]*\/dist\/(server|protocol)\//);
+    expect(html).toMatch(/flamegraph\(\)/);
+  }, 120_000);
+
+  itStrace('--strace lists write(v) and epoll_(p)wait', async () => {
+    server = await loadedServer();
+    const r = runCli(['profile', '--strace', '3s', '--pid', pidOf(server), '--json'], { timeoutMs: 60_000 });
+    expect(r.code).toBe(0);
+    const names = JSON.parse(r.stdout).syscalls.map((s: { syscall: string }) => s.syscall);
+    expect(names.some((n: string) => n === 'write' || n === 'writev')).toBe(true);
+    expect(names.some((n: string) => /^epoll_p?wait$/.test(n))).toBe(true);
+  }, 90_000);
+
+  itNode('--heap --diff names the leaking constructor; --cpu names the busy function', async () => {
+    const leaky = spawn(process.execPath, [path.join(REPO, 'test/fixtures/profile/leaky.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(leaky);
+    await new Promise((r) => leaky.stdout!.once('data', r));
+    const heap = runCli(['profile', '--heap', '--diff', '2s', '--pid', String(leaky.pid), '--out', out, '--json'], { timeoutMs: 60_000 });
+    expect(heap.stderr).toBe('');
+    expect(heap.code).toBe(0);
+    const grown = JSON.parse(heap.stdout).grown as Array<{ name: string; countDelta: number }>;
+    const leak = grown.find((g) => g.name === 'LeakyConnectionRecord');
+    expect(leak?.countDelta).toBeGreaterThan(1000);
+    const cpu = runCli(['profile', '--cpu', '2s', '--pid', String(leaky.pid), '--out', out, '--json'], { timeoutMs: 60_000 });
+    expect(cpu.code).toBe(0);
+    const top = JSON.parse(cpu.stdout).top as Array<{ function: string; location: string; selfPercent: number }>;
+    const busy = top.find((t) => ['busyChecksumLoop', 'leakAndBurn'].includes(t.function));
+    expect(busy?.location).toMatch(/leaky\.mjs:\d+$/);
+    expect(busy!.selfPercent).toBeGreaterThan(1);
+    // the inspector is closed again afterwards
+    await expect(fetch('http://127.0.0.1:9229/json/list')).rejects.toThrow();
+  }, 90_000);
+
+  it('says what is missing in one line, exit 2', () => {
+    const a = runCli(['profile', '--perf', '5s', '--pidfile', '/nonexistent/srs.pid']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/no running srsx server found/);
+    const b = runCli(['profile']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/nothing to do/);
+    const c = runCli(['profile', '--strace', '2s', '--pid', '999999']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/no process with pid 999999/);
+  });
+});
