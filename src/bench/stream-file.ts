@@ -7,17 +7,18 @@ import { FlvDemuxer, TagType } from '../protocol/flv.js';
 
 /**
  * The benchmark's stream: 30 s of 640x360 H.264 (~465 kbps) + AAC (64 kbps), about the
- * 529 kbps of the reference numbers, made once with ffmpeg and cached.
+ * 529 kbps of the reference numbers (constant bitrate: x264 pads testsrc with filler), made
+ * once with ffmpeg and cached.
  */
 export function benchStreamFile(): string {
   const dir = path.join(os.tmpdir(), 'srsx-bench-media');
-  const file = path.join(dir, 'bench-640x360-529k.flv');
+  const file = path.join(dir, 'bench-640x360-529k-cbr.flv');
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.flv`;
   try {
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100', '-t', '30',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '465k', '-maxrate', '465k', '-bufsize', '930k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', tmp]);
+      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '465k', '-minrate', '465k', '-maxrate', '465k', '-bufsize', '465k', '-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', tmp]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('ffmpeg is not installed (needed to make the benchmark stream)', { hint: 'apt-get install ffmpeg, or pass --stream <file.flv>' });
     throw err;

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 /**
  * An H.264/AAC FLV made by ffmpeg from testsrc and sine (cached in the temp dir):
- * `seconds` long, 25 fps, a keyframe every `gop` frames, ~`kbps` video.
+ * `seconds` long, 25 fps, a keyframe every `gop` frames, `kbps` constant-bitrate video.
  */
 export function testFlv(opts: { seconds?: number; gop?: number; kbps?: number; size?: string } = {}): string {
   const seconds = opts.seconds ?? 10;
@@ -14,7 +14,7 @@ export function testFlv(opts: { seconds?: number; gop?: number; kbps?: number; s
   const size = opts.size ?? '640x360';
   const dir = path.join(os.tmpdir(), 'srsx-test-media');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `testsrc-${size}-${seconds}s-g${gop}-${kbps}k.flv`);
+  const file = path.join(dir, `testsrc-${size}-${seconds}s-g${gop}-${kbps}k-cbr.flv`);
   if (!existsSync(file)) {
     const tmp = `${file}.${process.pid}.tmp.flv`;
     execFileSync('ffmpeg', [
@@ -23,7 +23,8 @@ export function testFlv(opts: { seconds?: number; gop?: number; kbps?: number; s
       '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100',
       '-t', String(seconds),
       '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
-      '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps * 2}k`,
+      // constant bitrate (x264 pads with filler): testsrc alone compresses far below any target
+      '-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-x264-params', 'nal-hrd=cbr',
       '-c:a', 'aac', '-b:a', '64k',
       '-f', 'flv', tmp,
     ]);

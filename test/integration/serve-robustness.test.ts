@@ -1,0 +1,127 @@
+import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { encodeChunks } from '../../src/protocol/rtmp/chunk-writer.js';
+import { command } from '../../src/protocol/rtmp/control.js';
+import { startNginxRtmp, type ServerUnderTest } from '../../src/bench/servers.js';
+import { itIf, SRSX_BIN } from '../helpers/env.js';
+import { probeStreams, testFlv } from '../helpers/media.js';
+import { sleep, startServer, stopChild, type RunningServer } from '../helpers/serve.js';
+import { playStream } from '../../src/client/play-stream.js';
+
+const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
+const itNginx = itIf({ tools: ['ffmpeg', 'ffprobe', 'nginx'] });
+
+/** Deterministic pseudo-random bytes (a failing seed can be replayed). */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+function rssOf(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/** A valid C0C1 + C2 (simple handshake), then `tail`. */
+function handshakeThen(tail: Buffer): Buffer[] {
+  const c0c1 = Buffer.alloc(1537);
+  c0c1[0] = 3;
+  return [c0c1, Buffer.alloc(1536), tail];
+}
+
+function send(port: number, parts: Buffer[], holdMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('error', () => {});
+    s.on('data', () => {});
+    s.on('connect', () => {
+      for (const p of parts) s.write(p);
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, holdMs);
+    });
+    s.on('close', () => resolve());
+  });
+}
+
+describe('srsx serve under bad input', () => {
+  let server: RunningServer | undefined;
+  let nginx: ServerUnderTest | undefined;
+  const children: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
+    await server?.stop();
+    await nginx?.stop();
+    server = nginx = undefined;
+  });
+
+  itFF('survives 20 s of random and mutated bytes at every stage while a real player keeps streaming', async () => {
+    server = await startServer();
+    const pid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));
+    const url = `rtmp://127.0.0.1:${server.rtmp}/live/fuzz`;
+    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
+    await sleep(1000);
+    const player = playStream(url, { durationMs: 24_000 });
+    const rand = rng(20261125);
+    const connect = command('connect', 1, { app: 'live', tcUrl: `rtmp://127.0.0.1:${server.rtmp}/live` });
+    const valid = Buffer.concat([encodeChunks(connect, 128), encodeChunks(command('createStream', 2, null), 128), encodeChunks(command('play', 0, null, ['fuzz']), 128)]);
+    const rssStart = rssOf(pid);
+    const end = Date.now() + 20_000;
+    let cases = 0;
+    while (Date.now() < end) {
+      const kind = cases % 6;
+      let parts: Buffer[];
+      if (kind === 0) parts = [Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 4000) }, () => Math.floor(rand() * 256)))]; // noise as a handshake
+      else if (kind === 1) {
+        const m = Buffer.from(valid);
+        for (let k = 0; k < 1 + rand() * 6; k++) m[Math.floor(rand() * m.length)] = Math.floor(rand() * 256);
+        parts = handshakeThen(m); // mutated chunk headers / AMF
+      } else if (kind === 2) parts = handshakeThen(Buffer.from([0x02, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff])); // absurd chunk size
+      else if (kind === 3) parts = handshakeThen(Buffer.from([0x03, 0, 0, 0, 0xff, 0xff, 0xff, 0x14, 0, 0, 0, 0])); // 16 MiB message header, then nothing
+      else if (kind === 4) parts = [Buffer.from('GET /live/fuzz.flv HTTP/1.1\r\nHost: x\r\n\r\n')]; // HTTP on the RTMP port
+      else parts = [Buffer.from([3]), Buffer.alloc(700)]; // stalls mid-handshake
+      await Promise.all([send(server.rtmp, parts, kind === 5 ? 300 : 30), send(server.http, [Buffer.from(`GET /${'x'.repeat(Math.floor(rand() * 100))}%${Math.floor(rand() * 99)} HTTP/1.1\r\nHost: ${'a'.repeat(Math.floor(rand() * 50))}\r\n\r\n`)], 20)]);
+      cases++;
+    }
+    const stats = await player;
+    expect(cases).toBeGreaterThan(100);
+    expect(stats.endedBy).toBe('duration');
+    // the player kept getting video through all of it (~25 fps over ~20 s of fuzzing)
+    expect(stats.video).toBeGreaterThan(400);
+    expect(server.child.exitCode).toBeNull();
+    expect(rssOf(pid) - rssStart).toBeLessThan(150 * 1024 * 1024);
+    expect(server.log()).toMatch(/protocol error/);
+  }, 90_000);
+
+  itFF('a player that never reads is skipped to the next keyframe; memory stays bounded', async () => {
+    server = await startServer({ vhostBody: '    play { queue_length 2; }' });
+    const pid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));
+    const url = `rtmp://127.0.0.1:${server.rtmp}/live/slow`;
+    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10, kbps: 6000 }), url], { stdio: 'ignore' }));
+    await sleep(800);
+    const s = net.connect({ host: '127.0.0.1', port: server.rtmp });
+    await new Promise((r) => s.once('connect', r));
+    s.write(Buffer.concat([...handshakeThen(Buffer.alloc(0)), encodeChunks(command('connect', 1, { app: 'live', tcUrl: 'rtmp://127.0.0.1/live' }), 128), encodeChunks(command('createStream', 2, null), 128), encodeChunks(command('play', 0, null, ['slow'], 1), 128)]));
+    s.pause(); // never read
+    const rss0 = rssOf(pid);
+    // the kernel's socket buffers fill first (several MB), then the server's queue_length (2 s) bound
+    for (let i = 0; i < 50 && !/skipping to the next keyframe/.test(server.log()); i++) await sleep(500);
+    expect(server.log()).toMatch(/skipping to the next keyframe/);
+    await sleep(3000);
+    // 6 Mbps for ~20 s would be ~15 MB if it were all kept; the bound keeps it to ~2 s of stream
+    expect(rssOf(pid) - rss0).toBeLessThan(40 * 1024 * 1024);
+    s.destroy();
+  }, 90_000);
+
+  itNginx('forwards to a real nginx-rtmp, which plays it', async () => {
+    nginx = await startNginxRtmp();
+    server = await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${nginx.rtmpPort}; }` });
+    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/fwd`], { stdio: 'ignore' }));
+    await sleep(2500);
+    const streams = probeStreams(`rtmp://127.0.0.1:${nginx.rtmpPort}/live/fwd`, 20_000);
+    expect(streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(server.log()).toMatch(/forward .* started/);
+  }, 60_000);
+});
