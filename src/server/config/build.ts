@@ -197,6 +197,7 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     pidFile,
     log: { tank, level, file: logFile },
     daemon,
+    daemonSet: daemonSrc !== undefined,
     httpApi,
     httpServer,
     exporter,

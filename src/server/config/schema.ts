@@ -33,6 +33,7 @@ export const ServerConfigSchema = z.object({
     file: z.string(),
   }),
   daemon: z.boolean(),
+  daemonSet: z.boolean(),
   httpApi: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, crossdomain: z.boolean() }),
   httpServer: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, dir: z.string(), crossdomain: z.boolean() }),
   exporter: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, label: z.string(), tag: z.string() }),

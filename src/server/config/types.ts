@@ -56,6 +56,8 @@ export interface ServerConfig {
     file: string; // default ./objs/srs.log
   };
   daemon: boolean;
+  /** whether `daemon` was given (file or SRS_DAEMON), not SRS's default */
+  daemonSet: boolean;
   httpApi: {
     enabled: boolean;
     listen: ListenAddress;
