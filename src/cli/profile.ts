@@ -6,6 +6,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { diffSnapshots, summariseSnapshot } from '../profile/heap-diff.js';
 import { cpuProfileTop, InspectorSession, takeCpuProfile, takeHeapSnapshot } from '../profile/inspector.js';
+import { runMemcheck } from './profile-memcheck.js';
 import { checkPerf, perfProfile } from '../profile/perf.js';
 import { straceSummary } from '../profile/strace.js';
 import { profileTarget } from '../profile/target.js';
@@ -22,6 +23,7 @@ interface ProfileOptions {
   diff?: string;
   valgrind?: boolean;
   asan?: boolean;
+  duration?: string;
   pid?: string;
   pidfile?: string;
   out: string;
@@ -53,7 +55,8 @@ function seconds(text: string, flag: string): number {
 export function registerProfile(program: Command): void {
   program
     .command('profile')
-    .description('Profile the running server: perf (flame graph), strace, V8 CPU profile, heap snapshot diff')
+    .description('Profile the running server: perf (flame graph), strace, V8 CPU profile, heap snapshot diff; or run it under valgrind / ASAN')
+    .argument('[command...]', 'with --valgrind or --asan: the srsx command to run, after -- (default: serve)')
     .option('--perf <duration>', 'perf record -g the process, then top functions and a flame graph (HTML)')
     .option('--perf-top', 'live view (perf top -p PID)')
     .option('--call-graph <fp|dwarf>', 'perf stack unwinding: fp (cheap) or dwarf (deeper native stacks)', 'fp')
@@ -61,8 +64,9 @@ export function registerProfile(program: Command): void {
     .option('--cpu <duration>', 'V8 CPU profile through the inspector: a .cpuprofile and the top functions')
     .option('--heap', 'a V8 heap snapshot through the inspector (.heapsnapshot)')
     .option('--diff <duration>', 'with --heap: two snapshots this far apart and what grew, by constructor')
-    .option('--valgrind', 'start the server under valgrind memcheck (not built yet)')
-    .option('--asan', 'start the server with an ASAN-built addon (not built yet)')
+    .option('--valgrind', 'start the server under valgrind memcheck; leak checks via GET /api/v1/valgrind?check=added')
+    .option('--asan', 'start the server with the AddressSanitizer build of the native addon (libasan preloaded)')
+    .option('--duration <duration>', 'with --valgrind/--asan: stop the server this long after it is ready (default: on Ctrl-C)')
     .option('--pid <pid>', 'profile this process (default: the srsx server from ./objs/srs.pid)')
     .option('--pidfile <file>', 'read the pid from this file')
     .option('--out <dir>', 'where to write perf data, flame graphs, profiles and snapshots', 'profiles-out')
@@ -78,11 +82,24 @@ Examples:
   srsx profile --strace 10s               the guide's strace -c -p PID
   srsx profile --cpu 20s                  V8 CPU profile (open the .cpuprofile in Chrome DevTools)
   srsx profile --heap --diff 60s          what grew in a minute (leak hunting)
-  srsx profile --perf 10s --pid 1234      any process`)
-    .action(async (opts: ProfileOptions) => {
+  srsx profile --perf 10s --pid 1234      any process
+  srsx profile --valgrind -- serve -c conf/srs.conf
+      the server under valgrind memcheck (many times slower; start-up takes 5-20 s); then
+      curl 'http://127.0.0.1:1985/api/v1/valgrind?check=added'   what leaked since the last check
+      Ctrl-C stops it: valgrind's leak report at exit, summarised, and its log file
+  srsx profile --asan --duration 60s -- serve -c conf/srs.conf
+      builds native/ with -fsanitize=address (native/build-asan), preloads libasan, and reports
+      sanitizer findings with their stacks`)
+    .action(async (command: string[], opts: ProfileOptions) => {
       const modes = ['perf', 'perfTop', 'strace', 'cpu', 'heap', 'valgrind', 'asan'].filter((m) => opts[m as keyof ProfileOptions]);
       if (modes.length !== 1) throw new UserError(modes.length ? `choose one of ${modes.map((m) => `--${m.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}` : 'nothing to do', { hint: 'give one of --perf 30s, --perf-top, --strace 10s, --cpu 20s, --heap [--diff 60s]' });
-      if (opts.valgrind || opts.asan) throw new UserError(`--${opts.valgrind ? 'valgrind' : 'asan'} is not built yet`, { hint: 'use --perf, --strace, --cpu or --heap meanwhile' });
+      if (opts.valgrind || opts.asan) {
+        if (opts.pid || opts.pidfile) throw new UserError(`--${opts.valgrind ? 'valgrind' : 'asan'} starts the server itself: --pid/--pidfile do not apply`, { hint: 'srsx profile --valgrind -- serve -c conf/srs.conf' });
+        await runMemcheck(opts.valgrind ? 'valgrind' : 'asan', command, { out: opts.out, json: opts.json, duration: opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration') });
+        return;
+      }
+      if (command.length) throw new UserError(`unexpected argument '${command.join(' ')}'`, { hint: 'a command to run goes with --valgrind or --asan: srsx profile --valgrind -- serve -c conf/srs.conf' });
+      if (opts.duration) throw new UserError('--duration goes with --valgrind or --asan', { hint: 'for the others the duration is the flag\'s value, e.g. --perf 30s' });
       if (opts.callGraph !== 'fp' && opts.callGraph !== 'dwarf') throw new UserError(`--call-graph '${opts.callGraph}' is not fp or dwarf`);
       if (opts.diff && !opts.heap) throw new UserError('--diff goes with --heap', { hint: 'srsx profile --heap --diff 60s' });
       const target = await profileTarget(opts);

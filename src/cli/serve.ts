@@ -5,6 +5,7 @@ import { checkConfig, formatCheckResult, loadConfig } from '../server/config/ind
 import { createLogger } from '../server/log.js';
 import { removePidFile, writePidFile } from '../server/pidfile.js';
 import { LiveServer } from '../server/server.js';
+import { runNativeTestHook } from '../native/test-hooks.js';
 
 interface ServeOptions {
   config?: string;
@@ -48,7 +49,7 @@ async function runServer(file: string | undefined): Promise<void> {
   const config = loadConfig({ file });
   const log = createLogger(config);
   for (const w of config.warnings) log.warn(`config: ${w}`);
-  if (config.daemon) log.warn('daemon on is ignored: srsx serve stays in the foreground (use systemd or nohup)');
+  if (config.daemon && config.daemonSet) log.warn('daemon on is ignored: srsx serve stays in the foreground (use systemd or nohup)');
   const pidFile = path.resolve(config.pidFile);
   writePidFile(config.pidFile);
   const server = new LiveServer({ config, log });
@@ -62,6 +63,8 @@ async function runServer(file: string | undefined): Promise<void> {
   const b = server.bound;
   log.trace(`srsx serve pid=${process.pid} config=${config.source} rtmp=${b.rtmp.join(',')}` +
     `${b.http ? ` http_server=${b.http}` : ''}${b.api ? ` http_api=${b.api}` : ''}${b.exporter ? ` exporter=${b.exporter}` : ''} pidfile=${pidFile}`);
+
+  runNativeTestHook(process.env.SRSX_NATIVE_TEST, (line) => log.warn(line));
 
   let stopping = false;
   const stop = async (how: 'graceful' | 'fast', signal: string) => {

@@ -11,6 +11,8 @@ import { LiveStats } from './live/stats.js';
 import type { Logger } from './log.js';
 import { RtmpSession, type SessionContext } from './rtmp/session.js';
 import { Forwarder } from './forward.js';
+import { ValgrindApi } from './api/valgrind.js';
+import { loadNativeAddon } from '../native/addon.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -32,6 +34,7 @@ export class LiveServer {
   private metrics: MetricsExporter;
   private mounts: FlvMount[] = [];
   private forwarder: Forwarder;
+  private readonly valgrind = new ValgrindApi(loadNativeAddon);
   /** actual bound ports by role (useful with port 0 in tests) */
   readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number } = { rtmp: [] };
 
@@ -118,7 +121,7 @@ export class LiveServer {
   }
 
   private apiContext(serveRoot = true) {
-    return { stats: this.stats, config: this.config, metrics: this.metrics, serveRoot };
+    return { stats: this.stats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind };
   }
 
   private onHttpServer(req: http.IncomingMessage, res: http.ServerResponse, shared: boolean): void {

@@ -13,6 +13,7 @@ import { applyCors, ErrorCode, httpError, sendCode, sendJson } from './respond.j
 import { clientJson, envelope, streamJson, vhostJson, vhostId } from './shapes.js';
 import type { StatsSource } from './stats-source.js';
 import { SummarySampler } from './summaries.js';
+import type { ValgrindApi } from './valgrind.js';
 
 export interface ApiContext {
   stats: StatsSource;
@@ -27,6 +28,8 @@ export interface ApiContext {
   argv?: string;
   cwd?: string;
   now?: () => number;
+  /** /api/v1/valgrind (the leak check through the native addon); 404 without it */
+  valgrind?: ValgrindApi;
 }
 
 const QuerySchema = z.object({
@@ -37,6 +40,7 @@ const QuerySchema = z.object({
   method: z.string().optional(),
   start: z.string().optional(),
   count: z.string().optional(),
+  check: z.string().optional(),
 });
 
 /** C's atoi, as SRS reads start/count. */
@@ -61,6 +65,7 @@ const V1_URLS = {
   vhosts: 'manage all vhosts or specified vhost',
   streams: 'manage all streams or specified stream',
   clients: 'manage all clients or specified client, default query top 10 clients',
+  valgrind: 'valgrind leak check: ?check=full|added|changed|new|quick',
 };
 
 /**
@@ -150,6 +155,12 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
   }
   if (trimmed === '/api/v1/summaries') {
     reply({ ...env, data: samplerFor(ctx).data(summary, { argv: ctx.argv ?? process.argv.join(' '), cwd: ctx.cwd ?? process.cwd() }) });
+    return true;
+  }
+
+  if (trimmed === '/api/v1/valgrind' && ctx.valgrind) {
+    if (method !== 'GET') return httpError(res, 405), true;
+    reply({ ...env, ...ctx.valgrind.check(query.check) });
     return true;
   }
 

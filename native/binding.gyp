@@ -1,0 +1,20 @@
+{
+  # srsx's native addon. SRSX_ASAN=1 in the environment builds it with AddressSanitizer
+  # (scripts/build-native.mjs --asan does that into native/build-asan).
+  "variables": {
+    "srsx_asan%": "<!(node -p \"process.env.SRSX_ASAN === '1' ? 1 : 0\")"
+  },
+  "targets": [
+    {
+      "target_name": "srsx_native",
+      "sources": ["src/srsx_native.c"],
+      "cflags": ["-g", "-O1", "-Wall", "-Wextra", "-fno-omit-frame-pointer"],
+      "conditions": [
+        ["srsx_asan==1", {
+          "cflags": ["-fsanitize=address"],
+          "ldflags": ["-fsanitize=address"]
+        }]
+      ]
+    }
+  ]
+}
