@@ -84,9 +84,9 @@ export async function startSrsx(maxConnections = 20_000): Promise<ServerUnderTes
 }
 
 /** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */
-export async function startNginxRtmp(): Promise<ServerUnderTest> {
+export async function startNginxRtmp(opts: { port?: number } = {}): Promise<ServerUnderTest> {
   if (!(await hasCommand('nginx'))) throw new UserError('nginx is not installed', { hint: 'apt-get install nginx libnginx-mod-rtmp' });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-nginx-'));
   const conf = `load_module ${NGINX_RTMP_MODULE};
 daemon off;

@@ -124,4 +124,25 @@ describe('srsx serve under bad input', () => {
     expect(streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(server.log()).toMatch(/forward .* started/);
   }, 60_000);
+
+  itNginx('forward reconnects when nginx-rtmp goes away and comes back on the same port', async () => {
+    nginx = await startNginxRtmp();
+    const port = nginx.rtmpPort;
+    server = await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${port}; }` });
+    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '50s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/again`], { stdio: 'ignore' }));
+    await sleep(2500);
+    expect(probeStreams(`rtmp://127.0.0.1:${port}/live/again`, 20_000).length).toBe(2);
+    await nginx.stop(); // the destination goes away
+    nginx = undefined;
+    for (let i = 0; i < 40 && !/forward .*again.*retry in/.test(server.log()); i++) await sleep(250);
+    expect(server.log()).toMatch(/forward .*again.*retry in \d+ ms/);
+    await sleep(1500);
+    nginx = await startNginxRtmp({ port }); // and comes back
+    const started = () => (server!.log().match(/forward \S*again\S* → \S+ started/g) ?? []).length;
+    for (let i = 0; i < 60 && started() < 2; i++) await sleep(250);
+    expect(started()).toBe(2);
+    await sleep(2500);
+    const streams = probeStreams(`rtmp://127.0.0.1:${port}/live/again`, 20_000);
+    expect(streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
+  }, 90_000);
 });
