@@ -16,7 +16,7 @@ export const COMPARE_COLUMNS: Column<CompareRow>[] = [
   { header: 'Lat', value: (r) => `${r.lagP95Ms}ms`, align: 'right' },
 ];
 
-export function compareMarkdown(rows: readonly CompareRow[], facts: Record<string, string>, command: string, chartFile: string): string {
+export function compareMarkdown(rows: readonly CompareRow[], facts: Record<string, string>, command: string, chartFile: string, viaNpm = false): string {
   const head = `| ${COMPARE_COLUMNS.map((c) => c.header).join(' | ')} |\n| ${COMPARE_COLUMNS.map(() => '---').join(' | ')} |\n`;
   const body = rows.map((r) => `| ${COMPARE_COLUMNS.map((c) => String(c.value(r))).join(' | ')} |`).join('\n');
   return `# Benchmarks
@@ -39,7 +39,7 @@ ${Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n')}
 ## Reproduce
 
 \`\`\`sh
-${command}
+${viaNpm ? 'npm run bench    # runs srsx bench compare --quick, which is:\n' : ''}${command}
 \`\`\`
 `;
 }

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UserError } from '../errors.js';
 import { hasCommand } from '../host/exec.js';
+import { tcpListenerPids } from '../host/proc-net.js';
+import { hostRoot } from '../host/root.js';
 import { cpuPercent, sampleProcess, ticksPerSecond } from '../host/proc-sampler.js';
 import type { LoadSummary } from './rtmp-load.js';
 import { serverStarter, type ServerUnderTest } from './servers.js';
@@ -93,6 +96,12 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
   for (const spec of opts.servers) {
     const starter = serverStarter(spec);
     const server = await starter.start();
+    // measuring any other process (a wrapper, a typo in pid:PID:PORT) would give meaningless numbers
+    const listeners = await tcpListenerPids(hostRoot(), server.rtmpPort);
+    if (!listeners.includes(server.pid)) {
+      await server.stop();
+      throw new UserError(`${server.name}: pid ${server.pid} does not listen on port ${server.rtmpPort}${listeners.length ? ` (pid ${listeners.join(', ')} does)` : ''}`, { hint: 'give the pid of the server process itself: pid:<pid>:<rtmp port>' });
+    }
     const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`, useFfmpeg);
     try {
       await sleep(2000);

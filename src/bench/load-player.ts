@@ -6,7 +6,7 @@ import { TAG_HEADER_SIZE } from '../protocol/flv.js';
 import { encodeChunks } from '../protocol/rtmp/chunk-writer.js';
 import { acknowledgement, command, pingResponse, setBufferLength } from '../protocol/rtmp/control.js';
 import { ChunkStreamId, MessageType, UserControlEvent } from '../protocol/rtmp/message.js';
-import { ChunkSkimmer } from './chunk-skimmer.js';
+import { ChunkReader } from '../protocol/rtmp/chunk-reader.js';
 
 /** What one load-tool player reports. */
 export interface PlayerState {
@@ -35,6 +35,11 @@ function newState(): PlayerState {
   return { connectedAt: 0, startupMs: -1, firstWall: 0, firstTs: 0, lastTs: 0, lastWall: 0, bytes: 0, alive: false, failed: false };
 }
 
+/** Everything but the control messages a player acts on (chunk size, abort, window ack size, ping) is skipped. */
+function skipsPayload(type: number): boolean {
+  return type !== MessageType.SetChunkSize && type !== MessageType.Abort && type !== MessageType.WindowAckSize && type !== MessageType.UserControl;
+}
+
 function onMedia(s: PlayerState, type: number, timestamp: number): void {
   const now = Date.now();
   if (type === MessageType.Video && s.startupMs < 0) {
@@ -50,7 +55,7 @@ function onMedia(s: PlayerState, type: number, timestamp: number): void {
 
 /**
  * A minimal RTMP player for load: simple handshake, then connect / createStream / play sent
- * back to back (servers answer createStream with stream id 1), then the chunk skimmer follows
+ * back to back (servers answer createStream with stream id 1), then a ChunkReader in skip mode follows
  * the stream without copying payloads. Answers pings and sends acknowledgements.
  */
 export function rtmpLoadPlayer(url: string): LoadPlayer {
@@ -69,15 +74,17 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
       let received = 0;
       let lastAck = 0;
       const send = (m: Parameters<typeof encodeChunks>[0]) => s.write(encodeChunks(m, 128));
-      const skimmer = new ChunkSkimmer({
-        onMessage: (type, ts) => onMedia(state, type, ts),
-        onControl: (type, payload) => {
-          if (type === MessageType.WindowAckSize && payload.length >= 4) window = payload.readUInt32BE(0);
-          else if (type === MessageType.UserControl && payload.length >= 6 && payload.readUInt16BE(0) === UserControlEvent.PingRequest) {
-            send(pingResponse(payload.readUInt32BE(2)));
+      // follow the stream without copying media: only the control messages a player must answer are read
+      const reader = new ChunkReader(
+        (m) => {
+          if (m.type === MessageType.WindowAckSize && m.payload.length >= 4) window = m.payload.readUInt32BE(0);
+          else if (m.type === MessageType.UserControl && m.payload.length >= 6 && m.payload.readUInt16BE(0) === UserControlEvent.PingRequest) {
+            send(pingResponse(m.payload.readUInt32BE(2)));
           }
         },
-      });
+        {},
+        { skip: skipsPayload, onSkipped: (type, ts) => onMedia(state, type, ts) },
+      );
       s.on('connect', () => {
         state.alive = true;
         const c0c1 = randomBytes(1537);
@@ -102,7 +109,7 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
             d = rest;
           }
           received += d.length;
-          skimmer.push(d);
+          reader.push(d);
           if (window > 0 && received - lastAck >= window / 2) {
             lastAck = received;
             send(acknowledgement(received >>> 0));

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,7 +80,10 @@ export async function startSrsx(maxConnections = 20_000): Promise<ServerUnderTes
   writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\nhttp_api { enabled off; }\nhttp_server { enabled off; }\nvhost __defaultVhost__ { }\n`);
   const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], dir);
   await waitForPort(port, child, 'srsx serve', output);
-  return { name: 'srsx', pid: child.pid!, rtmpPort: port, stop: stopper(child) };
+  // bin/srsx runs the server as its child (with a perf map): measure the server, from its pid file
+  const pid = Number(readFileSync(path.join(dir, 'srs.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`srsx serve wrote no pid to ${dir}/srs.pid`, { exitCode: 3 });
+  return { name: 'srsx', pid, rtmpPort: port, stop: stopper(child) };
 }
 
 /** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */

@@ -113,8 +113,8 @@ Examples:
       const svgFile = path.join(opts.out, opts.markdown ? 'benchmarks.svg' : 'compare.svg');
       writeFileSync(svgFile, await cpuChartSvg(rows, 'server CPU against RTMP players'));
       if (opts.markdown) {
-        const command = `srsx bench compare --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}${opts.quick ? ' (npm run bench)' : ''}`;
-        writeFileSync(opts.markdown, compareMarkdown(rows, { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` }, command, path.basename(svgFile)));
+        const command = `srsx bench compare --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
+        writeFileSync(opts.markdown, compareMarkdown(rows, { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` }, command, path.basename(svgFile), opts.quick));
       }
       if (opts.json) printJson(rows);
       else process.stdout.write(renderTable(rows, COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, 'compare.json')}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);

@@ -158,6 +158,26 @@ export function establishedInodes(text: string): number[] {
   return out;
 }
 
+/** TCP sockets listening (state 0A) on `port`, from /proc/net/tcp{,6} text: their inodes. */
+export function listeningInodes(text: string, port: number): number[] {
+  const out: number[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 9 && f[3] === '0A' && Number.parseInt(f[1]!.split(':')[1] ?? '', 16) === port) out.push(Number(f[9]));
+  }
+  return out;
+}
+
+/** The pids that hold a TCP socket listening on `port`. */
+export async function tcpListenerPids(root: HostRoot, port: number): Promise<number[]> {
+  const inodes = new Set<number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const inode of listeningInodes((await root.readOptional(file)) ?? '', port)) inodes.add(inode);
+  }
+  if (inodes.size === 0) return [];
+  return [...new Set([...(await socketOwners(root, inodes)).values()].map((o) => o.pid))];
+}
+
 /** socket inode → { pid, program } by scanning /proc/PID/fd links ("socket:[inode]"). */
 export async function socketOwners(root: HostRoot, inodes?: Set<number>): Promise<Map<number, { pid: number; program: string }>> {
   const owners = new Map<number, { pid: number; program: string }>();

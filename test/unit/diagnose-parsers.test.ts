@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { establishedInodes, parseNetDev, parseNetstatSu, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
+import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSu, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
 import { parseProcStat, parseSoftirqs } from '../../src/host/proc-stat.js';
 import { netstatTextReport, udpVerdicts } from '../../src/diagnose/udp.js';
 import { ReportSchema } from '../../src/diagnose/report.js';
@@ -73,3 +73,13 @@ describe('sockets, CPUs, interfaces', () => {
     expect(establishedInodes(tcp)).toEqual([222]);
   });
 });
+
+describe('TCP listeners', () => {
+  it('finds the socket listening on a port in /proc/net/tcp (srsx serve on 1935, 1985, 8080)', () => {
+    const text = readFileSync(path.join(REPO, 'test/fixtures/diagnose/proc-net-tcp-srsx-serve.txt'), 'utf8');
+    expect(listeningInodes(text, 1935)).toEqual([63755]);
+    expect(listeningInodes(text, 8080)).toEqual([63756]);
+    expect(listeningInodes(text, 1936)).toEqual([]);
+  });
+});
+

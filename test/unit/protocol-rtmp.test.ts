@@ -83,6 +83,20 @@ describe('chunk stream', () => {
     expect(out).toHaveLength(3);
   });
 
+  it('skip mode follows media without copying it and delivers only the control messages', () => {
+    const msgs = [setChunkSize(4096), msg(6, 9, 1, 9000), msg(7, 8, 0xffffff + 9, 300), msg(6, 9, 40, 0), msg(3, 5, 0, 4), msg(5, 18, 2, 129)];
+    const wire = Buffer.concat(msgs.map((m, i) => encodeChunks(m, i === 0 ? 128 : 4096)));
+    for (const step of [1, 13, wire.length]) {
+      const delivered: RtmpMessage[] = [];
+      const skipped: number[][] = [];
+      const reader = new ChunkReader((m) => delivered.push(m), {}, { skip: (t) => t === 8 || t === 9 || t === 18, onSkipped: (type, ts, len) => skipped.push([type, ts, len]) });
+      for (let i = 0; i < wire.length; i += step) reader.push(wire.subarray(i, i + step));
+      expect(skipped).toEqual([[9, 1, 9000], [8, 0xffffff + 9, 300], [9, 40, 0], [18, 2, 129]]);
+      expect(delivered.map((m) => [m.type, m.payload.length])).toEqual([[1, 4], [5, 4]]);
+      expect(reader.chunkSize).toBe(4096);
+    }
+  });
+
   it('applies fmt 1/2/3 timestamp deltas', () => {
     // fmt0 ts=100 len=2 type=9 sid=1; fmt1 delta=40 len=2 type 9; fmt2 delta 40; fmt3 (delta 40 again)
     const wire = Buffer.from([

@@ -8,6 +8,16 @@ export interface ChunkReaderLimits {
   maxPartialStreams?: number;
 }
 
+/**
+ * Skip mode, for a client that only needs to follow a stream (the load tool): messages whose
+ * type `skip` accepts are not copied at all; `onSkipped` gets their type, timestamp and length
+ * as they start, and `onMessage` never sees them. Other messages are delivered as usual.
+ */
+export interface ChunkReaderSkip {
+  skip(type: number): boolean;
+  onSkipped(type: number, timestamp: number, length: number): void;
+}
+
 /** Per chunk stream state: the last header seen and the message being reassembled. */
 interface ChunkStream {
   timestamp: number; // absolute timestamp of the current/last message
@@ -18,6 +28,7 @@ interface ChunkStream {
   extended: boolean; // last header carried an extended timestamp
   extendedValue: number;
   payload: Buffer | null; // message being reassembled
+  skipping: boolean; // inside a message whose payload is skipped (skip mode)
   received: number;
 }
 
@@ -31,7 +42,7 @@ const MAX_CHUNK_SIZE = 0xffffff;
  *
  * Two states: reading a chunk header (bytes may be split: at most MAX_HEADER bytes are kept),
  * and copying a chunk's payload straight into the message buffer. A message costs one
- * allocation, its payload; nothing is allocated per chunk.
+ * allocation, its payload (none in skip mode); nothing is allocated per chunk.
  */
 export class ChunkReader {
   chunkSize = DEFAULT_CHUNK_SIZE;
@@ -51,6 +62,7 @@ export class ChunkReader {
   constructor(
     private readonly onMessage: (msg: RtmpMessage) => void,
     limits: ChunkReaderLimits = {},
+    private readonly skipMode?: ChunkReaderSkip,
   ) {
     this.maxMessageSize = limits.maxMessageSize ?? 16 * 1024 * 1024;
     this.maxPartial = limits.maxPartialStreams ?? 64;
@@ -111,10 +123,10 @@ export class ChunkReader {
     let cs = this.streams.get(csid);
     if (cs === undefined) {
       if (fmt !== 0 && fmt !== 1) throw new ProtocolError(`chunk stream ${csid} starts with fmt ${fmt} (needs a fmt 0 header first)`);
-      cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, extendedValue: 0, payload: null, received: 0 };
+      cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, extendedValue: 0, payload: null, skipping: false, received: 0 };
       this.streams.set(csid, cs);
     }
-    const newMessage = cs.payload === null;
+    const newMessage = cs.payload === null && !cs.skipping;
     if (fmt !== 0 && newMessage && cs.type === 0 && fmt !== 1) {
       throw new ProtocolError(`chunk stream ${csid}: fmt ${fmt} without a previous header`);
     }
@@ -157,14 +169,20 @@ export class ChunkReader {
       if (cs.length > this.maxMessageSize) {
         throw new ProtocolError(`message of ${cs.length} bytes on chunk stream ${csid} exceeds the ${this.maxMessageSize}-byte limit`);
       }
-      if (cs.length === 0) {
+      if (this.skipMode !== undefined && this.skipMode.skip(cs.type)) {
+        this.skipMode.onSkipped(cs.type, cs.timestamp, cs.length);
+        if (cs.length === 0) return pos - start;
+        cs.skipping = true;
+        cs.received = 0;
+      } else if (cs.length === 0) {
         this.deliver(csid, cs, Buffer.alloc(0));
         return pos - start;
+      } else {
+        if (this.partialCount >= this.maxPartial) throw new ProtocolError(`more than ${this.maxPartial} chunk streams with partial messages`);
+        cs.payload = Buffer.allocUnsafe(cs.length);
+        cs.received = 0;
+        this.partialCount++;
       }
-      if (this.partialCount >= this.maxPartial) throw new ProtocolError(`more than ${this.maxPartial} chunk streams with partial messages`);
-      cs.payload = Buffer.allocUnsafe(cs.length);
-      cs.received = 0;
-      this.partialCount++;
     }
     this.current = cs;
     this.chunkRemaining = Math.min(this.chunkSize, cs.length - cs.received);
@@ -177,12 +195,14 @@ export class ChunkReader {
   private copyPayload(data: Buffer, pos: number): number {
     const cs = this.current!;
     const n = Math.min(this.chunkRemaining, data.length - pos);
-    data.copy(cs.payload!, cs.received, pos, pos + n);
+    if (!cs.skipping) data.copy(cs.payload!, cs.received, pos, pos + n);
     cs.received += n;
     this.chunkRemaining -= n;
     if (this.chunkRemaining === 0) {
       this.current = null;
-      if (cs.received === cs.length) {
+      if (cs.skipping) {
+        if (cs.received === cs.length) cs.skipping = false;
+      } else if (cs.received === cs.length) {
         const payload = cs.payload!;
         cs.payload = null;
         this.partialCount--;
@@ -205,6 +225,7 @@ export class ChunkReader {
         target.payload = null;
         this.partialCount--;
       }
+      if (target) target.skipping = false;
     }
     this.onMessage(msg);
   }
