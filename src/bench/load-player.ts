@@ -7,6 +7,7 @@ import { encodeChunks } from '../protocol/rtmp/chunk-writer.js';
 import { acknowledgement, command, pingResponse, setBufferLength } from '../protocol/rtmp/control.js';
 import { ChunkStreamId, MessageType, UserControlEvent } from '../protocol/rtmp/message.js';
 import { ChunkReader } from '../protocol/rtmp/chunk-reader.js';
+import type { ReadPacer } from './read-pacer.js';
 
 /** What one load-tool player reports. */
 export interface PlayerState {
@@ -35,6 +36,9 @@ function newState(): PlayerState {
   return { connectedAt: 0, startupMs: -1, firstWall: 0, firstTs: 0, lastTs: 0, lastWall: 0, bytes: 0, alive: false, failed: false };
 }
 
+/** One read buffer for every RTMP player of the process: a read is handled before the next one lands. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Everything but the control messages a player acts on (chunk size, abort, window ack size, ping) is skipped. */
 function skipsPayload(type: number): boolean {
   return type !== MessageType.SetChunkSize && type !== MessageType.Abort && type !== MessageType.WindowAckSize && type !== MessageType.UserControl;
@@ -58,7 +62,7 @@ function onMedia(s: PlayerState, type: number, timestamp: number): void {
  * back to back (servers answer createStream with stream id 1), then a ChunkReader in skip mode follows
  * the stream without copying payloads. Answers pings and sends acknowledgements.
  */
-export function rtmpLoadPlayer(url: string): LoadPlayer {
+export function rtmpLoadPlayer(url: string, pacer?: ReadPacer): LoadPlayer {
   const u = parseRtmpUrl(url);
   const state = newState();
   let socket: net.Socket | undefined;
@@ -67,7 +71,20 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
     state,
     start() {
       state.connectedAt = Date.now();
-      const s = net.connect({ host: u.host, port: u.port });
+      const s: net.Socket = net.connect({
+        host: u.host,
+        port: u.port,
+        // reads land in one buffer shared by every player (nothing is kept from it between reads)
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number, buf: Uint8Array) => {
+            onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+            if (pacer === undefined || pacer.intervalMs <= 0 || s.destroyed) return true;
+            pacer.paused(s); // returning false pauses the socket; the pacer resumes it
+            return false;
+          },
+        },
+      });
       socket = s;
       let hs: Buffer | null = Buffer.alloc(0);
       let window = 0;
@@ -92,11 +109,11 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
         c0c1.fill(0, 1, 9);
         s.write(c0c1);
       });
-      s.on('data', (d: Buffer) => {
+      const onData = (d: Buffer) => {
         state.bytes += d.length;
         try {
           if (hs) {
-            hs = hs.length === 0 ? d : Buffer.concat([hs, d]);
+            hs = Buffer.concat([hs, d]); // a copy: `d` is the shared read buffer
             if (hs.length < 3073) return;
             s.write(hs.subarray(1, 1537)); // C2 = S1
             const rest = hs.subarray(3073);
@@ -119,7 +136,7 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
           state.error = (e as Error).message;
           s.destroy();
         }
-      });
+      };
       s.on('error', (e) => {
         state.failed = true;
         state.error ??= e.message;
@@ -139,7 +156,7 @@ export function rtmpLoadPlayer(url: string): LoadPlayer {
   };
 }
 /** An HTTP-FLV player for load: follows FLV tag headers, skipping payloads. */
-export function flvLoadPlayer(url: string): LoadPlayer {
+export function flvLoadPlayer(url: string, pacer?: ReadPacer): LoadPlayer {
   const state = newState();
   let req: http.ClientRequest | undefined;
   let stoppedHere = false;
@@ -179,6 +196,7 @@ export function flvLoadPlayer(url: string): LoadPlayer {
             onMedia(state, head[0]! & 0x1f, ts);
             skip = size + 4;
           }
+          pacer?.hold(res);
         });
         res.on('close', () => {
           if (!stoppedHere) {

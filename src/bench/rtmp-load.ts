@@ -1,4 +1,7 @@
 import { flvLoadPlayer, rtmpLoadPlayer, type LoadPlayer } from './load-player.js';
+import { ReadPacer } from './read-pacer.js';
+
+export const DEFAULT_READ_INTERVAL_MS = 250;
 
 export interface LoadOptions {
   url: string;
@@ -9,6 +12,8 @@ export interface LoadOptions {
   reportEveryMs: number;
   /** the steady-state bandwidth window starts this long after the ramp ends (default 0) */
   settleMs?: number;
+  /** paced reads: each player reads at most once per this many ms (0: as data comes; default 100) */
+  readIntervalMs?: number;
   onReport?: (r: LoadReport) => void;
 }
 
@@ -49,7 +54,8 @@ function pct(sorted: number[], p: number): number {
  */
 export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const isFlv = /^https?:\/\//.test(opts.url);
-  const make = () => (isFlv ? flvLoadPlayer(opts.url) : rtmpLoadPlayer(opts.url));
+  const pacer = new ReadPacer(opts.readIntervalMs ?? DEFAULT_READ_INTERVAL_MS);
+  const make = () => (isFlv ? flvLoadPlayer(opts.url, pacer) : rtmpLoadPlayer(opts.url, pacer));
   const players: LoadPlayer[] = [];
   const t0 = Date.now();
   let lastBytes = 0;

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { runLoad, type LoadReport } from '../bench/rtmp-load.js';
+import { DEFAULT_READ_INTERVAL_MS, runLoad, type LoadReport } from '../bench/rtmp-load.js';
 import cliProgress from 'cli-progress';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,16 +26,18 @@ export function registerBench(program: Command): void {
     .option('--ramp <n>', 'new connections per second', '500')
     .option('--interval <time>', 'report every', '5s')
     .option('--settle <time>', 'steady-state Mbps is measured from this long after the ramp', '0s')
+    .option('--read-interval <time>', 'each player reads at most once per this (paced reads; 0 = as data comes)', `${DEFAULT_READ_INTERVAL_MS}ms`)
     .option('--json', 'print the final summary as JSON')
     .addHelpText('after', `
 Every interval it prints alive/failed players, aggregate Mbps, startup time (connect to first
 video frame) and lag (wall time elapsed minus stream time elapsed since a player's first frame).
-Players are cheap (no payload copies); one process drives thousands. Raise the fd limit first:
+Players are cheap (no payload copies, paced reads: the lag includes up to --read-interval);
+one process drives thousands. Raise the fd limit first:
   ulimit -n 20000
 Examples:
   srsx bench rtmp-load -c 800 -r rtmp://127.0.0.1/live/livestream
   srsx bench rtmp-load -c 2000 -r http://127.0.0.1:8080/live/livestream.flv --duration 60s --json`)
-    .action(async (opts: { clients: string; url: string; duration: string; ramp: string; interval: string; settle: string; json?: boolean }) => {
+    .action(async (opts: { clients: string; url: string; duration: string; ramp: string; interval: string; settle: string; readInterval: string; json?: boolean }) => {
       const clients = parseCount(opts.clients, '--clients', 1, 100_000);
       if (!/^(rtmp|https?):\/\//.test(opts.url)) throw new UserError(`--url '${opts.url}' is not an rtmp:// or http:// URL`, { hint: 'e.g. rtmp://127.0.0.1/live/livestream' });
       const summary = await runLoad({
@@ -45,6 +47,7 @@ Examples:
         rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 100_000),
         reportEveryMs: parseDuration(opts.interval, '--interval'),
         settleMs: parseDuration(opts.settle, '--settle'),
+        readIntervalMs: parseDuration(opts.readInterval, '--read-interval'),
         onReport: (r) => process.stderr.write(reportLine(r) + '\n'),
       });
       if (opts.json) printJson(summary);

@@ -82,7 +82,7 @@ describe('srsx bench', () => {
     server = undefined;
   });
 
-  itFF('rtmp-load: 40 players, the right count and players × bitrate within 10%', async () => {
+  itFF('rtmp-load: 40 RTMP, then 40 HTTP-FLV players, the right count and players × bitrate within 10%', async () => {
     const file = testFlv({ seconds: 10 });
     const kbps = flvBitrateKbps(file);
     server = await startServer();
@@ -90,14 +90,16 @@ describe('srsx bench', () => {
     const pub = spawnTool(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', file, url]);
     children.push(pub.child);
     await sleep(1500);
-    const r = runCli(['bench', 'rtmp-load', '-c', '40', '-r', url, '--duration', '10s', '--settle', '2s', '--interval', '2s', '--json'], { timeoutMs: 30_000 });
-    expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout);
-    expect(s).toMatchObject({ clients: 40, started: 40, alive: 40, playing: 40, failed: 0 });
-    const expected = (40 * kbps) / 1000;
-    expect(s.steadyMbps).toBeGreaterThan(expected * 0.9);
-    expect(s.steadyMbps).toBeLessThan(expected * 1.1);
-    expect(r.stderr).toMatch(/alive 40\/40/);
+    for (const playUrl of [url, `http://127.0.0.1:${server.http}/live/load.flv`]) {
+      const r = runCli(['bench', 'rtmp-load', '-c', '40', '-r', playUrl, '--duration', '10s', '--settle', '2s', '--interval', '2s', '--json'], { timeoutMs: 30_000 });
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout);
+      expect(s).toMatchObject({ url: playUrl, clients: 40, started: 40, alive: 40, playing: 40, failed: 0 });
+      const expected = (40 * kbps) / 1000;
+      expect(s.steadyMbps).toBeGreaterThan(expected * 0.9);
+      expect(s.steadyMbps).toBeLessThan(expected * 1.1);
+      expect(r.stderr).toMatch(/alive 40\/40/);
+    }
   }, 60_000);
 
   itNginx('compare: srsx and nginx-rtmp on tiny settings write the table, JSON and chart', async () => {
