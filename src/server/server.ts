@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { UserError } from '../errors.js';
-import { apiSharesHttpServer, createMetricsExporter, handleApi, httpError, serveStatic, type MetricsExporter } from './api/index.js';
+import { apiSharesHttpServer, handleApi, httpError, serveStatic, type MetricsExporter } from './api/index.js';
 import type { ListenAddress, ServerConfig } from './config/types.js';
 import { compileMount, type FlvMount } from './http/flv-mount.js';
 import { serveFlvPlayer } from './http/flv-player.js';
@@ -31,7 +31,9 @@ export class LiveServer {
   private readonly log: Logger;
   private readonly servers: Array<net.Server | http.Server> = [];
   private readonly sockets = new Set<net.Socket>();
-  private metrics: MetricsExporter;
+  /** the Prometheus exporter, loaded (with prom-client) only when `exporter` is enabled */
+  private metrics: MetricsExporter | undefined;
+  private metricsFactory: ((stats: LiveStats, config: ServerConfig) => MetricsExporter) | undefined;
   private mounts: FlvMount[] = [];
   private forwarder: Forwarder;
   private readonly valgrind = new ValgrindApi(loadNativeAddon);
@@ -43,7 +45,6 @@ export class LiveServer {
     this.log = opts.log;
     this.registry = new SourceRegistry(this.config);
     this.stats = new LiveStats(this.registry, this.clients);
-    this.metrics = createMetricsExporter(this.stats, this.config);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
   }
@@ -81,6 +82,11 @@ export class LiveServer {
   }
 
   async start(): Promise<void> {
+    if (this.config.exporter.enabled) {
+      const { createMetricsExporter } = await import('./api/metrics.js');
+      this.metricsFactory = createMetricsExporter;
+      this.metrics = createMetricsExporter(this.stats, this.config);
+    }
     try {
       const ctx = this.sessionContext();
       for (const addr of this.config.listen) {
@@ -108,7 +114,7 @@ export class LiveServer {
       }
       if (cfg.exporter.enabled) {
         const srv = http.createServer((req, res) => {
-          if (!this.metrics.handle(req, res) && !handleApi(req, res, this.apiContext())) httpError(res, 404);
+          if (!this.metrics?.handle(req, res) && !handleApi(req, res, this.apiContext())) httpError(res, 404);
         });
         this.bound.exporter = await listen(srv, cfg.exporter.listen, 'exporter');
         this.servers.push(srv);
@@ -153,7 +159,9 @@ export class LiveServer {
     this.config = config;
     this.registry.reload(config);
     this.mounts = this.compileMounts();
-    this.metrics = createMetricsExporter(this.stats, config);
+    if (!config.exporter.enabled) this.metrics = undefined;
+    else if (this.metricsFactory) this.metrics = this.metricsFactory(this.stats, config);
+    else notes.push('exporter turned on: restart srsx serve to start it');
     this.forwarder.configure(config);
     return notes;
   }

@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/server/config/index.js';
-import { apiSharesHttpServer, createMetricsExporter, handleApi, serveStatic, vhostId, type ApiContext } from '../../src/server/api/index.js';
+import { createMetricsExporter } from '../../src/server/api/metrics.js';
+import { apiSharesHttpServer, handleApi, serveStatic, vhostId, type ApiContext } from '../../src/server/api/index.js';
 import type { ClientStats, StatsSource, StreamStats } from '../../src/server/api/stats-source.js';
 
 const NOW = 1_760_000_000_000;
