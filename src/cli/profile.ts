@@ -73,8 +73,9 @@ export function registerProfile(program: Command): void {
     .option('--json', 'machine-readable summary')
     .addHelpText('after', `
 srsx serve writes a perf map (/tmp/perf-PID.map, node --perf-basic-prof-only-functions) so
-perf names JavaScript functions; SRSX_PERF_MAP=0 turns it off. --cpu and --heap open the
-server's inspector on 127.0.0.1:9229 (SIGUSR1) only while they run, and close it afterwards.
+perf names JavaScript functions; it is removed when the server stops (SRSX_PERF_MAP=0: no
+map, SRSX_PERF_MAP=keep: keep it). --cpu and --heap open the server's inspector on
+127.0.0.1:9229 (SIGUSR1) only while they run, and close it afterwards.
 
 Examples:
   srsx profile --perf 30s                 hottest functions + profiles-out/flamegraph-PID.html

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkConfig, formatCheckResult, loadConfig } from '../server/config/index.js';
@@ -45,6 +46,16 @@ Signals: SIGTERM/SIGINT stop gracefully, SIGQUIT stops at once, SIGHUP reloads t
     });
 }
 
+/**
+ * node never removes the perf map it writes (/tmp/perf-PID.map, see bin/srsx): a restarted
+ * server would leave one per run. It is removed at stop unless SRSX_PERF_MAP=keep (to run
+ * `perf report` on a recording after the server has gone).
+ */
+function removePerfMap(): void {
+  if (process.env.SRSX_PERF_MAP === 'keep' || !process.execArgv.some((a) => a.startsWith('--perf-basic-prof'))) return;
+  rmSync(`/tmp/perf-${process.pid}.map`, { force: true });
+}
+
 async function runServer(file: string | undefined): Promise<void> {
   const config = loadConfig({ file });
   const log = createLogger(config);
@@ -73,10 +84,12 @@ async function runServer(file: string | undefined): Promise<void> {
     log.trace(`${signal}: ${how} stop`);
     if (how === 'fast') {
       removePidFile(config.pidFile);
+      removePerfMap();
       process.exit(0);
     }
     await server.stop();
     removePidFile(config.pidFile);
+    removePerfMap();
     await log.close();
     process.exit(0);
   };

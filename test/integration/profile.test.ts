@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
@@ -45,6 +45,12 @@ describe('srsx profile', () => {
     // a JS frame of srsx itself, named through the perf map
     expect(html).toMatch(/JS:[*~^]?\w+ file:\/\/[^"]*\/dist\/(server|protocol)\//);
     expect(html).toMatch(/flamegraph\(\)/);
+    // node never deletes its perf map; srsx serve removes its own at stop
+    const pid = pidOf(server);
+    expect(existsSync(`/tmp/perf-${pid}.map`)).toBe(true);
+    await server.stop();
+    server = undefined;
+    expect(existsSync(`/tmp/perf-${pid}.map`)).toBe(false);
   }, 120_000);
 
   itStrace('--strace lists write(v) and epoll_(p)wait', async () => {
