@@ -92,5 +92,15 @@ describe('srsx profile', () => {
     const c = runCli(['profile', '--strace', '2s', '--pid', '999999']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/no process with pid 999999/);
+    const d = runCli(['profile', '--valgrind', '--pid', '1']);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/starts the server itself/);
+    const e = runCli(['profile', '--perf', '5s', '--duration', '10s']);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/--duration goes with --valgrind or --asan/);
+    const f = runCli(['profile', '--strace', '5s', '--', 'serve']);
+    expect(f.code).toBe(2);
+    expect(f.stderr).toMatch(/a command to run goes with --valgrind or --asan/);
+    for (const r of [a, b, c, d, e, f]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
