@@ -1,8 +1,17 @@
 /** `srsx profile --valgrind|--asan [--duration d] -- <srsx command>`: run it, then summarise. */
 import cliProgress from 'cli-progress';
+import { UserError } from '../errors.js';
 import { firstOwnFrame, type Frame } from '../profile/memcheck-log.js';
 import { runUnderAsan, runUnderValgrind, type MemcheckRunOptions } from '../profile/memcheck.js';
 import { printJson, renderTable } from '../report/render.js';
+
+/** The server stopped (or was stopped) before it was listening, and the tool found nothing: say so, not "all clean". */
+function neverReady(args: string[], exitCode: number | null, log: string | undefined): UserError {
+  return new UserError(`srsx ${args.join(' ')} exited before it was ready${exitCode !== null ? ` (exit ${exitCode})` : ''}: nothing was checked`, {
+    hint: `its output is above${log ? `; the tool's log: ${log}` : ''} (a port in use? a bad config? try srsx ${args.join(' ')} alone first)`,
+    exitCode: 3,
+  });
+}
 
 const where = (f: Frame | undefined) => (f ? `${f.fn} (${f.where})` : '?');
 
@@ -40,6 +49,7 @@ export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], 
   if (tool === 'valgrind') {
     const r = await runUnderValgrind(run).finally(done);
     const { report } = r;
+    if (!r.run.ready && report.errors.length === 0) throw neverReady(srsxArgs, r.run.exitCode, r.logFile);
     const lastCheck = Math.max(-1, ...report.leaks.map((l) => l.check));
     const leaks = report.leaks.filter((l) => l.check === lastCheck && l.kind !== 'still reachable');
     const definite = report.summaries.at(-1)?.definitelyLost ?? 0;
@@ -72,6 +82,7 @@ export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], 
   }
 
   const r = await runUnderAsan({ ...run, log: say }).finally(done);
+  if (!r.run.ready && r.findings.length === 0) throw neverReady(srsxArgs, r.run.exitCode, r.logFiles[0]);
   process.exitCode = r.findings.length ? 1 : 0;
   if (opts.json) return printJson({ tool, pid: r.run.pid, command: r.command, exitCode: r.run.exitCode, libasan: r.libasan, logFiles: r.logFiles, findings: r.findings });
   const out: string[] = [];

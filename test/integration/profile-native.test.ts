@@ -107,4 +107,13 @@ describe('native addon: valgrind leak check and ASAN', () => {
       await stopChild(p.child, 'SIGKILL');
     }
   }, 300_000);
+
+  itGcc('a server that never starts is an error (exit 3), not a clean report', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-native-'));
+    writeFileSync(path.join(dir, 'bad.conf'), 'listen lots;\n');
+    const p = profile(['--asan', '--duration', '5s', '--out', path.join(dir, 'out'), '--', 'serve', '-c', 'bad.conf'], dir, {}, 120_000);
+    expect(await p.exited).toBe(3);
+    expect(p.out().stderr).toMatch(/exited before it was ready \(exit 2\): nothing was checked/);
+    expect(p.out().stdout).toBe('');
+  }, 150_000);
 });
