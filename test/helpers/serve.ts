@@ -95,3 +95,21 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<number
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * What the tests of a describe block start, stopped after each test, newest first: child
+ * processes by PID (SIGKILL), servers with their stop(). `started.add(x)` records x and returns it.
+ */
+export function stopAfterEach(): { add<T extends ChildProcess | { stop(): Promise<void> }>(x: T): T } {
+  const items: Array<ChildProcess | { stop(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const x of items.splice(0).reverse()) await ('kill' in x ? stopChild(x, 'SIGKILL') : x.stop());
+  });
+  return {
+    add(x) {
+      items.push(x);
+      return x;
+    },
+  };
+}
+

@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flvBitrateKbps } from '../../src/bench/stream-file.js';
-import { startNginxRtmp, type ServerUnderTest } from '../../src/bench/servers.js';
+import { startNginxRtmp } from '../../src/bench/servers.js';
 import { itIf, runCli } from '../helpers/env.js';
 import { probePackets, testFlv } from '../helpers/media.js';
-import { sleep, spawnTool, startServer, stopChild, waitExit, type RunningServer } from '../helpers/serve.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
 import { SRSX_BIN } from '../helpers/env.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
@@ -17,15 +17,7 @@ function countTypes(file: string) {
 }
 
 describe('srsx publish / play round trip', () => {
-  let server: RunningServer | undefined;
-  let nginx: ServerUnderTest | undefined;
-  const children: Array<ReturnType<typeof spawnTool>['child']> = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    await nginx?.stop();
-    server = nginx = undefined;
-  });
+  const started = stopAfterEach();
 
   async function roundTrip(rtmpPort: number, name: string) {
     const file = testFlv({ seconds: 6 });
@@ -33,7 +25,7 @@ describe('srsx publish / play round trip', () => {
     const out = path.join(dir, 'out.flv');
     const url = `rtmp://127.0.0.1:${rtmpPort}/live/${name}`;
     const play = spawnTool(process.execPath, [SRSX_BIN, 'play', url, '-o', out, '--duration', '10s', '--json']);
-    children.push(play.child);
+    started.add(play.child);
     await sleep(1000);
     const pub = runCli(['publish', '--re', file, url, '--json'], { timeoutMs: 20_000 });
     expect(pub.stderr).toBe('');
@@ -51,12 +43,12 @@ describe('srsx publish / play round trip', () => {
   }
 
   itFF('through srsx serve: every video frame and its timing arrive', async () => {
-    server = await startServer();
+    const server = started.add(await startServer());
     await roundTrip(server.rtmp, 'roundtrip');
   }, 60_000);
 
   itNginx('through nginx-rtmp: every video frame and its timing arrive', async () => {
-    nginx = await startNginxRtmp();
+    const nginx = started.add(await startNginxRtmp());
     await roundTrip(nginx.rtmpPort, 'roundtrip');
   }, 60_000);
 
@@ -74,21 +66,15 @@ describe('srsx publish / play round trip', () => {
 });
 
 describe('srsx bench', () => {
-  let server: RunningServer | undefined;
-  const children: Array<ReturnType<typeof spawnTool>['child']> = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    server = undefined;
-  });
+  const started = stopAfterEach();
 
   itFF('rtmp-load: 40 RTMP, then 40 HTTP-FLV players, the right count and players × bitrate within 10%', async () => {
     const file = testFlv({ seconds: 10 });
     const kbps = flvBitrateKbps(file);
-    server = await startServer();
+    const server = started.add(await startServer());
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/load`;
     const pub = spawnTool(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', file, url]);
-    children.push(pub.child);
+    started.add(pub.child);
     await sleep(1500);
     for (const playUrl of [url, `http://127.0.0.1:${server.http}/live/load.flv`]) {
       const r = runCli(['bench', 'rtmp-load', '-c', '40', '-r', playUrl, '--duration', '10s', '--settle', '2s', '--interval', '2s', '--json'], { timeoutMs: 30_000 });

@@ -1,32 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
 import { testFlv } from '../helpers/media.js';
-import { sleep, startServer, stopChild, type RunningServer } from '../helpers/serve.js';
+import { sleep, startServer, stopAfterEach, type RunningServer } from '../helpers/serve.js';
 
 const itPerf = itIf({ root: true, tools: ['perf', 'ffmpeg'] });
 const itStrace = itIf({ root: true, tools: ['strace', 'ffmpeg'] });
 const itNode = itIf({});
 
 describe('srsx profile', () => {
-  let server: RunningServer | undefined;
-  const children: ChildProcess[] = [];
+  const started = stopAfterEach();
   const out = mkdtempSync(path.join(os.tmpdir(), 'srsx-prof-'));
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    server = undefined;
-  });
 
   /** srsx serve with a publisher and 50 players, so there is work to see. */
   async function loadedServer(): Promise<RunningServer> {
     const s = await startServer();
     const url = `rtmp://127.0.0.1:${s.rtmp}/live/prof`;
-    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
     await sleep(1000);
-    children.push(spawn(process.execPath, [SRSX_BIN, 'bench', 'rtmp-load', '-c', '50', '-r', url, '--duration', '40s'], { stdio: 'ignore' }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'bench', 'rtmp-load', '-c', '50', '-r', url, '--duration', '40s'], { stdio: 'ignore' }));
     await sleep(2000);
     return s;
   }
@@ -34,7 +28,7 @@ describe('srsx profile', () => {
   const pidOf = (s: RunningServer) => readFileSync(path.join(s.dir, 'srs.pid'), 'utf8').trim();
 
   itPerf('--perf names the server\'s own JavaScript functions and writes a flame graph', async () => {
-    server = await loadedServer();
+    const server = started.add(await loadedServer());
     const r = runCli(['profile', '--perf', '4s', '--pidfile', path.join(server.dir, 'srs.pid'), '--out', out, '--json'], { timeoutMs: 90_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -49,12 +43,11 @@ describe('srsx profile', () => {
     const pid = pidOf(server);
     expect(existsSync(`/tmp/perf-${pid}.map`)).toBe(true);
     await server.stop();
-    server = undefined;
     expect(existsSync(`/tmp/perf-${pid}.map`)).toBe(false);
   }, 120_000);
 
   itStrace('--strace lists write(v) and epoll_(p)wait', async () => {
-    server = await loadedServer();
+    const server = started.add(await loadedServer());
     const r = runCli(['profile', '--strace', '3s', '--pid', pidOf(server), '--json'], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
     const names = JSON.parse(r.stdout).syscalls.map((s: { syscall: string }) => s.syscall);
@@ -64,7 +57,7 @@ describe('srsx profile', () => {
 
   itNode('--heap --diff names the leaking constructor; --cpu names the busy function', async () => {
     const leaky = spawn(process.execPath, [path.join(REPO, 'test/fixtures/profile/leaky.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(leaky);
+    started.add(leaky);
     await new Promise((r) => leaky.stdout!.once('data', r));
     const heap = runCli(['profile', '--heap', '--diff', '2s', '--pid', String(leaky.pid), '--out', out, '--json'], { timeoutMs: 60_000 });
     expect(heap.stderr).toBe('');

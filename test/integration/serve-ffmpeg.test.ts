@@ -3,23 +3,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { itIf } from '../helpers/env.js';
 import { probePackets, probeStreams, testFlv } from '../helpers/media.js';
-import { sleep, spawnTool, startServer, stopChild, waitExit, type RunningServer } from '../helpers/serve.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
 
 describe('srsx serve with ffmpeg and ffprobe', () => {
-  let server: RunningServer | undefined;
-  const children: Array<ReturnType<typeof spawnTool>['child']> = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    server = undefined;
-  });
+  const started = stopAfterEach();
 
   itFF('relays every frame of a published file to an RTMP and an HTTP-FLV player, timestamps intact', async () => {
     const file = testFlv({ seconds: 10 });
     const source = probePackets(file);
-    server = await startServer();
+    const server = started.add(await startServer());
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-play-'));
     const rtmpOut = path.join(dir, 'rtmp.flv');
     const flvOut = path.join(dir, 'http.flv');
@@ -29,10 +23,11 @@ describe('srsx serve with ffmpeg and ffprobe', () => {
     const play = (input: string, out: string) => spawnTool('ffmpeg', ['-v', 'error', '-y', '-rw_timeout', '3000000', '-i', input, '-c', 'copy', '-f', 'flv', out]);
     const p1 = play(url, rtmpOut);
     const p2 = play(`http://127.0.0.1:${server.http}/live/relay.flv`, flvOut);
-    children.push(p1.child, p2.child);
+    started.add(p1.child);
+    started.add(p2.child);
     await sleep(1500);
     const pub = spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
-    children.push(pub.child);
+    started.add(pub.child);
     expect(await waitExit(pub.child, 30_000)).toBe(0);
     await waitExit(p1.child, 15_000);
     await waitExit(p2.child, 15_000);
@@ -53,10 +48,10 @@ describe('srsx serve with ffmpeg and ffprobe', () => {
 
   itFF('starts a late RTMP and HTTP-FLV player on a keyframe (GOP cache) and lists the stream in the API', async () => {
     const file = testFlv({ seconds: 10 });
-    server = await startServer();
+    const server = started.add(await startServer());
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/late`;
     const pub = spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
-    children.push(pub.child);
+    started.add(pub.child);
     await sleep(3300); // mid-GOP (keyframes every 2 s)
     for (const input of [url, `http://127.0.0.1:${server.http}/live/late.flv`]) {
       const pk = probePackets(input, ['-read_intervals', '%+#20']);
@@ -73,13 +68,13 @@ describe('srsx serve with ffmpeg and ffprobe', () => {
 
   itFF('refuses a second publisher of a live stream and keeps the first', async () => {
     const file = testFlv({ seconds: 10 });
-    server = await startServer();
+    const server = started.add(await startServer());
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/busy`;
     const first = spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
-    children.push(first.child);
+    started.add(first.child);
     await sleep(1500);
     const second = spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
-    children.push(second.child);
+    started.add(second.child);
     const code = await waitExit(second.child, 15_000);
     expect(code).not.toBe(0);
     expect(first.child.exitCode).toBeNull();

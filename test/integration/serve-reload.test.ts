@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { itIf, SRSX_BIN } from '../helpers/env.js';
 import { testFlv } from '../helpers/media.js';
-import { sleep, spawnTool, startServer, stopChild, waitExit, type RunningServer } from '../helpers/serve.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit, type RunningServer } from '../helpers/serve.js';
 
 const itFF = itIf({ tools: ['ffmpeg'] });
 
@@ -31,24 +31,18 @@ async function flvHead(url: string): Promise<{ status: number; head?: string }> 
 }
 
 describe('srsx serve: SIGHUP', () => {
-  let server: RunningServer | undefined;
-  const children: Array<ReturnType<typeof spawnTool>['child']> = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    server = undefined;
-  });
+  const started = stopAfterEach();
 
   itFF('reloads http_remux while an RTMP player keeps playing; a broken file keeps the running config', async () => {
-    server = await startServer({ vhostBody: '    play { mw_latency 100; }' });
+    const server = started.add(await startServer({ vhostBody: '    play { mw_latency 100; }' }));
     const conf = path.join(server.dir, 'srs.conf');
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/hup`;
     const flv = `http://127.0.0.1:${server.http}/live/hup.flv`;
     const pub = spawnTool(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', testFlv({ seconds: 10 }), url]);
-    children.push(pub.child);
+    started.add(pub.child);
     await sleep(1500);
     const player = spawnTool(process.execPath, [SRSX_BIN, 'play', url, '--duration', '12s', '--json']);
-    children.push(player.child);
+    started.add(player.child);
     await sleep(1500);
     expect((await flvHead(flv)).status).toBe(404); // no http_remux yet
 

@@ -1,13 +1,13 @@
 import net from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { encodeChunks } from '../../src/protocol/rtmp/chunk-writer.js';
 import { command } from '../../src/protocol/rtmp/control.js';
-import { startNginxRtmp, type ServerUnderTest } from '../../src/bench/servers.js';
+import { startNginxRtmp } from '../../src/bench/servers.js';
 import { itIf, SRSX_BIN } from '../helpers/env.js';
 import { probeStreams, testFlv } from '../helpers/media.js';
-import { sleep, startServer, stopChild, type RunningServer } from '../helpers/serve.js';
+import { sleep, startServer, stopAfterEach } from '../helpers/serve.js';
 import { playStream } from '../../src/client/play-stream.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
@@ -47,21 +47,13 @@ function send(port: number, parts: Buffer[], holdMs: number): Promise<void> {
 }
 
 describe('srsx serve under bad input', () => {
-  let server: RunningServer | undefined;
-  let nginx: ServerUnderTest | undefined;
-  const children: ChildProcess[] = [];
-  afterEach(async () => {
-    for (const c of children.splice(0)) await stopChild(c, 'SIGKILL');
-    await server?.stop();
-    await nginx?.stop();
-    server = nginx = undefined;
-  });
+  const started = stopAfterEach();
 
   itFF('survives 20 s of random and mutated bytes at every stage while a real player keeps streaming', async () => {
-    server = await startServer();
+    const server = started.add(await startServer());
     const pid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/fuzz`;
-    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10 }), url], { stdio: 'ignore' }));
     await sleep(1000);
     const player = playStream(url, { durationMs: 24_000 });
     const rand = rng(20261125);
@@ -96,10 +88,10 @@ describe('srsx serve under bad input', () => {
   }, 90_000);
 
   itFF('a player that never reads is skipped to the next keyframe; memory stays bounded', async () => {
-    server = await startServer({ vhostBody: '    play { queue_length 2; }' });
+    const server = started.add(await startServer({ vhostBody: '    play { queue_length 2; }' }));
     const pid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/slow`;
-    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10, kbps: 6000 }), url], { stdio: 'ignore' }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '40s', testFlv({ seconds: 10, kbps: 6000 }), url], { stdio: 'ignore' }));
     await sleep(800);
     const s = net.connect({ host: '127.0.0.1', port: server.rtmp });
     await new Promise((r) => s.once('connect', r));
@@ -116,9 +108,9 @@ describe('srsx serve under bad input', () => {
   }, 90_000);
 
   itNginx('forwards to a real nginx-rtmp, which plays it', async () => {
-    nginx = await startNginxRtmp();
-    server = await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${nginx.rtmpPort}; }` });
-    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/fwd`], { stdio: 'ignore' }));
+    const nginx = started.add(await startNginxRtmp());
+    const server = started.add(await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${nginx.rtmpPort}; }` }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/fwd`], { stdio: 'ignore' }));
     await sleep(2500);
     const streams = probeStreams(`rtmp://127.0.0.1:${nginx.rtmpPort}/live/fwd`, 20_000);
     expect(streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
@@ -126,21 +118,20 @@ describe('srsx serve under bad input', () => {
   }, 60_000);
 
   itNginx('forward reconnects when nginx-rtmp goes away and comes back on the same port', async () => {
-    nginx = await startNginxRtmp();
+    let nginx = started.add(await startNginxRtmp());
     const port = nginx.rtmpPort;
-    server = await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${port}; }` });
-    children.push(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '50s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/again`], { stdio: 'ignore' }));
+    const server = started.add(await startServer({ vhostBody: `    forward { enabled on; destination 127.0.0.1:${port}; }` }));
+    started.add(spawn(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '50s', testFlv({ seconds: 10 }), `rtmp://127.0.0.1:${server.rtmp}/live/again`], { stdio: 'ignore' }));
     await sleep(2500);
     expect(probeStreams(`rtmp://127.0.0.1:${port}/live/again`, 20_000).length).toBe(2);
     await nginx.stop(); // the destination goes away
-    nginx = undefined;
     for (let i = 0; i < 40 && !/forward .*again.*retry in/.test(server.log()); i++) await sleep(250);
     expect(server.log()).toMatch(/forward .*again.*retry in \d+ ms/);
     await sleep(1500);
-    nginx = await startNginxRtmp({ port }); // and comes back
-    const started = () => (server!.log().match(/forward \S*again\S* → \S+ started/g) ?? []).length;
-    for (let i = 0; i < 60 && started() < 2; i++) await sleep(250);
-    expect(started()).toBe(2);
+    nginx = started.add(await startNginxRtmp({ port })); // and comes back
+    const forwardsStarted = () => (server.log().match(/forward \S*again\S* → \S+ started/g) ?? []).length;
+    for (let i = 0; i < 60 && forwardsStarted() < 2; i++) await sleep(250);
+    expect(forwardsStarted()).toBe(2);
     await sleep(2500);
     const streams = probeStreams(`rtmp://127.0.0.1:${port}/live/again`, 20_000);
     expect(streams.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
