@@ -100,7 +100,8 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
     const listeners = await tcpListenerPids(hostRoot(), server.rtmpPort);
     if (!listeners.includes(server.pid)) {
       await server.stop();
-      throw new UserError(`${server.name}: pid ${server.pid} does not listen on port ${server.rtmpPort}${listeners.length ? ` (pid ${listeners.join(', ')} does)` : ''}`, { hint: 'give the pid of the server process itself: pid:<pid>:<rtmp port>' });
+      const who = server.name === `pid ${server.pid}` ? server.name : `${server.name} (pid ${server.pid})`;
+      throw new UserError(`${who} does not listen on port ${server.rtmpPort}${listeners.length ? `: pid ${listeners.join(', ')} does` : ''}`, { hint: 'give the pid of the server process itself: pid:<pid>:<rtmp port>' });
     }
     const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`, useFfmpeg);
     try {

@@ -62,6 +62,10 @@ describe('srsx publish / play round trip', () => {
     const c = runCli(['bench', 'rtmp-load', '-c', 'lots', '-r', 'rtmp://127.0.0.1/live/x']);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--clients 'lots' is not a whole number/);
+    // measuring a process that is not the server would give meaningless numbers
+    const d = runCli(['bench', 'compare', '--servers', `pid:${process.pid}:1`, '--clients', '5', '--hold', '1s', '--out', os.tmpdir()]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(new RegExp(`pid ${process.pid} does not listen on port 1`));
   });
 });
 
