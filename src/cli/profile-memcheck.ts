@@ -18,16 +18,31 @@ const where = (f: Frame | undefined) => (f ? `${f.fn} (${f.where})` : '?');
 export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], opts: { out: string; json?: boolean; duration?: number }): Promise<void> {
   const srsxArgs = command.length ? command : ['serve'];
   const say = (line: string) => process.stderr.write(`srsx profile: ${line}\n`);
+  let waiting: NodeJS.Timeout | undefined;
+  const stopWaiting = () => {
+    if (!waiting) return;
+    clearInterval(waiting);
+    waiting = undefined;
+    process.stderr.write('\r\x1b[K');
+  };
   let bar: cliProgress.SingleBar | undefined;
   let barTimer: NodeJS.Timeout | undefined;
   const run: MemcheckRunOptions = {
     srsxArgs,
     outDir: opts.out,
     durationMs: opts.duration,
-    onLine: (line) => process.stderr.write(`${line}\n`),
-    onStarted: (pid, log) =>
-      say(`started srsx ${srsxArgs.join(' ')} as pid ${pid} ${tool === 'valgrind' ? 'under valgrind memcheck (start-up takes 5-20 s)' : 'with the ASAN addon'}; ${tool} log: ${log}`),
+    onLine: (line) => {
+      if (waiting) process.stderr.write('\r\x1b[K'); // over the start-up ticker
+      process.stderr.write(`${line}\n`);
+    },
+    onStarted: (pid, log) => {
+      say(`started srsx ${srsxArgs.join(' ')} as pid ${pid} ${tool === 'valgrind' ? 'under valgrind memcheck (start-up takes 5-20 s)' : 'with the ASAN addon'}; ${tool} log: ${log}`);
+      if (!process.stderr.isTTY) return;
+      const t0 = Date.now();
+      waiting = setInterval(() => process.stderr.write(`\r\x1b[Kwaiting for it to listen… ${Math.round((Date.now() - t0) / 1000)} s`), 1000);
+    },
     onReady: (api) => {
+      stopWaiting();
       if (tool === 'valgrind') {
         say(api ? `ready: curl 'http://127.0.0.1:${api}/api/v1/valgrind?check=added' reports what leaked since the last check` : 'ready (no http_api in this config: only the leak check at exit)');
       } else say('ready: findings stop the server and are reported here');
@@ -42,6 +57,7 @@ export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], 
     },
   };
   const done = () => {
+    stopWaiting();
     if (barTimer) clearInterval(barTimer);
     bar?.stop();
   };
