@@ -18,11 +18,11 @@ export interface RunningServer {
  * Starts `srsx serve -c <conf>` in a temp dir on free ports. `body` is the vhost block's inside
  * (default: HTTP-FLV on). Stop it with stop() (SIGTERM by PID, then SIGKILL).
  */
-export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string> } = {}): Promise<RunningServer> {
+export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string>; maxConnections?: number } = {}): Promise<RunningServer> {
   const [rtmp, http, api] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-serve-'));
   const conf = `listen ${rtmp};
-max_connections 12000;
+max_connections ${opts.maxConnections ?? 12000};
 srs_log_tank console;
 pid ${dir}/srs.pid;
 http_api { enabled on; listen ${api}; }

@@ -87,6 +87,40 @@ describe('srsx serve under bad input', () => {
     expect(server.log()).toMatch(/protocol error/);
   }, 90_000);
 
+  it('max_connections: a connection over the limit is closed at once, the others stay', async () => {
+    const server = started.add(await startServer({ maxConnections: 3 }));
+    const open = (): Promise<net.Socket> =>
+      new Promise((resolve, reject) => {
+        const s = net.connect({ host: '127.0.0.1', port: server.rtmp });
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      });
+    const closedWithin = (s: net.Socket, ms: number) =>
+      new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        s.once('close', () => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    const kept = [await open(), await open(), await open()];
+    try {
+      const extra = await open();
+      extra.on('error', () => {});
+      expect(await closedWithin(extra, 2000)).toBe(true);
+      for (const s of kept) expect(s.destroyed).toBe(false);
+      expect(server.log()).toMatch(/refuse RTMP connection from 127\.0\.0\.1: max_connections 3 reached/);
+      // a slot that frees up is usable again
+      kept.pop()!.destroy();
+      await sleep(200);
+      const again = await open();
+      expect(await closedWithin(again, 500)).toBe(false);
+      kept.push(again);
+    } finally {
+      for (const s of kept) s.destroy();
+    }
+  });
+
   itFF('a player that never reads is skipped to the next keyframe; memory stays bounded', async () => {
     const server = started.add(await startServer({ vhostBody: '    play { queue_length 2; }' }));
     const pid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));

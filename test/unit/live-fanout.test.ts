@@ -1,0 +1,63 @@
+/**
+ * The live core without sockets: what a late joiner receives first, for AVC/HEVC (legacy codec
+ * id 12 and enhanced RTMP 'hvc1') and AAC, and that players of one format share the same bytes.
+ */
+import { FlvDemuxer, flvFileHeader, type FlvTag } from '../../src/protocol/flv.js';
+import { Consumer, type PlayerSink } from '../../src/server/live/consumer.js';
+import { LiveSource } from '../../src/server/live/source.js';
+
+function player(id: string) {
+  const writes: Buffer[] = [];
+  const sink: PlayerSink = { write: (b) => void writes.push(b), writableLength: 0, close: () => {} };
+  const consumer = new Consumer(id, { kind: 'flv' }, sink, { queueSeconds: 30, stallMs: 30_000 });
+  const tags = (): FlvTag[] => {
+    const out: FlvTag[] = [];
+    new FlvDemuxer((t) => out.push(t)).push(Buffer.concat([flvFileHeader(true, true), ...writes]));
+    return out;
+  };
+  return { consumer, writes, tags };
+}
+
+const enhanced = (packetType: number, keyframe: boolean, rest: number[]) =>
+  Buffer.from([0x80 | ((keyframe ? 1 : 2) << 4) | packetType, ...Buffer.from('hvc1'), ...rest]);
+
+const CODECS = {
+  'AVC (codec id 7)': { header: Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64]), key: Buffer.from([0x17, 1, 0, 0, 0, 9]), inter: Buffer.from([0x27, 1, 0, 0, 0, 8]) },
+  'HEVC (codec id 12)': { header: Buffer.from([0x1c, 0, 0, 0, 0, 1, 0x01]), key: Buffer.from([0x1c, 1, 0, 0, 0, 9]), inter: Buffer.from([0x2c, 1, 0, 0, 0, 8]) },
+  "HEVC (enhanced RTMP 'hvc1')": { header: enhanced(0, true, [1, 0x01]), key: enhanced(1, true, [0, 0, 0, 9]), inter: enhanced(1, false, [0, 0, 0, 8]) },
+};
+
+describe('live source fan-out', () => {
+  it.each(Object.entries(CODECS))('a late %s player gets metadata, sequence headers, then the GOP from its keyframe', (_name, video) => {
+    const source = new LiveSource('__defaultVhost__', 'live', 's', 'vid-1', { gopCache: true, mwLatencyMs: 0, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+    source.startPublish('pub');
+    const aac = Buffer.from([0xaf, 0, 0x12, 0x10]);
+    source.onMetadata({ width: 640, height: 360 }, 0);
+    source.onVideo(0, video.header);
+    source.onAudio(0, aac);
+    source.onVideo(0, video.key); // an old GOP
+    source.onVideo(40, video.inter);
+    source.onVideo(1000, video.key); // the GOP a joiner starts on
+    source.onAudio(1010, Buffer.from([0xaf, 1, 7]));
+    source.onVideo(1040, video.inter);
+
+    const late = player('late');
+    source.addConsumer(late.consumer);
+    const tags = late.tags();
+    expect(tags.map((t) => [t.type, t.timestamp])).toEqual([[18, 0], [9, 1000], [8, 1000], [9, 1000], [8, 1010], [9, 1040]]);
+    expect(tags[1]!.payload.equals(video.header)).toBe(true);
+    expect(tags[2]!.payload.equals(aac)).toBe(true);
+    expect(tags[3]!.payload.equals(video.key)).toBe(true);
+    expect(tags[0]!.payload.includes(Buffer.from('srsx/test'))).toBe(true); // the server's signature in onMetaData
+
+    // from here on both players are sent the very same Buffer: serialised once
+    const other = player('other');
+    source.addConsumer(other.consumer);
+    const before = [late.writes.length, other.writes.length];
+    source.onVideo(1080, video.inter);
+    expect(late.writes.length).toBe(before[0]! + 1);
+    expect(other.writes.length).toBe(before[1]! + 1);
+    expect(late.writes.at(-1)).toBe(other.writes.at(-1));
+    source.dispose();
+  });
+});
