@@ -111,6 +111,13 @@ export class RtmpClient extends EventEmitter {
     await this.withTimeout('play', started);
   }
 
+  /** NetStream.pause of a play: resolves on the server's Pause.Notify / Unpause.Notify. */
+  async pause(paused: boolean, positionMs = 0): Promise<void> {
+    const notified = this.waitStatus([paused ? 'NetStream.Pause.Notify' : 'NetStream.Unpause.Notify']);
+    this.send(command('pause', 0, null, [paused, positionMs], this.streamId, ChunkStreamId.OverStream));
+    await this.withTimeout('pause', notified);
+  }
+
   private async createStream(): Promise<void> {
     const r = await this.call('createStream', null);
     this.streamId = typeof r.args[0] === 'number' ? r.args[0] : 1;

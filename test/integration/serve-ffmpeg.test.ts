@@ -1,7 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { itIf } from '../helpers/env.js';
+import { itIf, SRSX_BIN } from '../helpers/env.js';
+import { RtmpClient } from '../../src/client/rtmp-client.js';
+import { isVideoKeyframe, isVideoSequenceHeader } from '../../src/protocol/flv.js';
+import type { RtmpMessage } from '../../src/protocol/rtmp/message.js';
 import { probePackets, probeStreams, testFlv } from '../helpers/media.js';
 import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
 
@@ -80,4 +83,33 @@ describe('srsx serve with ffmpeg and ffprobe', () => {
     expect(first.child.exitCode).toBeNull();
     expect(server.log()).toMatch(/already has a publisher/);
   }, 60_000);
+
+  itFF('pause stops the media (NetStream.Pause.Notify); unpause resumes it on a keyframe', async () => {
+    const server = started.add(await startServer());
+    const url = `rtmp://127.0.0.1:${server.rtmp}/live/pause`;
+    started.add(spawnTool(process.execPath, [SRSX_BIN, 'publish', '--re', '--loop', '--duration', '30s', testFlv({ seconds: 10 }), url]).child);
+    await sleep(1500);
+    const client = new RtmpClient(url);
+    const media: RtmpMessage[] = [];
+    client.on('media', (m: RtmpMessage) => media.push(m));
+    try {
+      await client.connect();
+      await client.play();
+      await sleep(1500);
+      expect(media.filter((m) => m.type === 9).length).toBeGreaterThan(10);
+      await client.pause(true);
+      await sleep(600); // what was already on the wire
+      const atPause = media.length;
+      await sleep(2000);
+      expect(media.length).toBe(atPause);
+      await client.pause(false);
+      await sleep(2500);
+      const video = media.slice(atPause).filter((m) => m.type === 9 && !isVideoSequenceHeader(m.payload));
+      expect(video.length).toBeGreaterThan(10);
+      expect(isVideoKeyframe(video[0]!.payload)).toBe(true);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 });
+
