@@ -83,12 +83,30 @@ Examples:
         return { text: reports.map(renderReport).join('\n'), json: reports[0], level: worst(reports.flatMap((r) => r.verdicts)) };
       };
       if (opts.watch) {
+        // one refresh per --interval at most (irq, udp-queue and process read an instant, not an interval)
         let stop = false;
-        process.once('SIGINT', () => (stop = true));
+        let wake: (() => void) | undefined;
+        const onStop = () => {
+          stop = true;
+          wake?.();
+        };
+        process.once('SIGINT', onStop);
+        process.once('SIGTERM', onStop);
         while (!stop) {
+          const started = Date.now();
           const r = await once();
           if (opts.json) process.stdout.write(JSON.stringify(r.json) + '\n');
           else process.stdout.write(`\x1b[2J\x1b[H${new Date().toLocaleTimeString()}  (Ctrl-C to stop)\n${r.text}`);
+          const rest = intervalMs - (Date.now() - started);
+          if (rest > 0 && !stop) {
+            await new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, rest);
+              wake = () => {
+                clearTimeout(t);
+                resolve();
+              };
+            });
+          }
         }
         return;
       }

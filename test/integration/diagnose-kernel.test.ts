@@ -85,6 +85,21 @@ describe('srsx diagnose on the real kernel', () => {
     expect(text.stdout).toMatch(/network interfaces over/);
   }, 30_000);
 
+  it('--watch refreshes once per --interval (even for an instant report) until SIGINT, JSON per line', async () => {
+    const child = spawn(process.execPath, [SRSX_BIN, 'diagnose', 'irq', '--watch', '--json', '--interval', '1s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await new Promise((r) => setTimeout(r, 3500));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const lines = out.trim().split('\n');
+    // ~1 per second (node's start-up takes part of the first); a busy loop would print hundreds
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.length).toBeLessThanOrEqual(5);
+    for (const l of lines) expect(ReportSchema.parse(JSON.parse(l)).kind).toBe('irq');
+  }, 30_000);
+
   it('one clear line and exit 2 for a missing pid, an unreadable file, and text that is not netstat', () => {
     const a = runCli(['diagnose', 'process', '--pid', '999999', '--interval', '1s']);
     expect(a.code).toBe(2);
