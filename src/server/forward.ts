@@ -83,7 +83,8 @@ class ForwardTarget implements SourceTap {
       .then(() => {
         this.attempt = 0;
         this.ready = true;
-        this.waitingKeyframe = false;
+        // headers and audio go at once; video from the first keyframe (the GOP's, or the next one)
+        this.waitingKeyframe = true;
         this.log.trace(`forward ${this.source.key} → ${this.url} started`);
         for (const m of this.source.cachedMessages()) this.send(m);
       })

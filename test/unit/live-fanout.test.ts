@@ -60,4 +60,22 @@ describe('live source fan-out', () => {
     expect(late.writes.at(-1)).toBe(other.writes.at(-1));
     source.dispose();
   });
+
+  it('a forward that starts before the first flush still gets the sequence headers (cachedMessages)', () => {
+    const source = new LiveSource('__defaultVhost__', 'live', 's', 'vid-2', { gopCache: true, mwLatencyMs: 350, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+    source.startPublish('pub');
+    const avc = CODECS['AVC (codec id 7)'];
+    source.onMetadata({ width: 640 }, 0);
+    source.onVideo(0, avc.header);
+    source.onAudio(0, Buffer.from([0xaf, 0, 0x12, 0x10]));
+    source.onVideo(0, avc.key);
+    // no flush yet (mw_latency 350 ms): the caches are empty, the batch holds everything
+    const early = source.cachedMessages();
+    expect(early.map((m) => [m.type, m.sequenceHeader, m.keyframe])).toEqual([[18, false, false], [9, true, false], [8, true, false], [9, false, true]]);
+    source.flush();
+    // after the flush the same messages come from the caches, once
+    expect(source.cachedMessages().map((m) => m.type)).toEqual([18, 9, 8, 9]);
+    source.dispose();
+  });
 });
+

@@ -224,9 +224,14 @@ export class LiveSource {
     return bytes;
   }
 
-  /** Metadata, sequence headers and GOP as messages (a forward that starts late sends these first). */
+  /**
+   * Everything a tap that starts late (a forward) needs, as messages: metadata, sequence headers
+   * and GOP as of the last flush, then what was pushed since (the caches only take a batch in at
+   * flush time, so a forward that connects within the first mw_latency would otherwise miss the
+   * sequence headers). Later pushes reach the tap through onMessage.
+   */
   cachedMessages(): MediaMessage[] {
-    return [this.metadata, this.videoHeader, this.audioHeader, ...this.gop].filter((m): m is MediaMessage => m !== undefined);
+    return [this.metadata, this.videoHeader, this.audioHeader, ...this.gop, ...this.batch.messages].filter((m): m is MediaMessage => m !== undefined);
   }
 
   /** True when the GOP cache starts on a keyframe (a joiner can start decoding at once). */
