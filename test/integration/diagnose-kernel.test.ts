@@ -16,13 +16,22 @@ function startSink(): Promise<{ child: ChildProcess; port: number }> {
   });
 }
 
-async function flood(port: number, count: number): Promise<void> {
+/**
+ * Sends datagrams to `port` in bursts of 100 every 50 ms until `until` settles, at most `max` in
+ * all: drops then happen between diagnose's two samples however long its start-up takes.
+ */
+async function flood(port: number, until: Promise<unknown>, max: number): Promise<number> {
   const s = dgram.createSocket('udp4');
   const buf = Buffer.alloc(1000, 7);
-  for (let i = 0; i < count; i++) {
-    await new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
+  let done = false;
+  void until.finally(() => (done = true));
+  let sent = 0;
+  while (!done && sent < max) {
+    for (let i = 0; i < 100; i++, sent++) await new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
+    await sleep(50);
   }
   s.close();
+  return sent;
 }
 
 function diagnoseAsync(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -44,8 +53,7 @@ describe('srsx diagnose on the real kernel', () => {
     const sink = await startSink();
     children.push(sink.child);
     const result = diagnoseAsync(['udp-drops', '--interval', '3s', '--json']);
-    await sleep(700);
-    await flood(sink.port, 2000);
+    await flood(sink.port, result, 20_000);
     const r = await result;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(1);
