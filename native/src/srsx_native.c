@@ -89,7 +89,14 @@ static napi_value leak_check(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "leakCheck(kind): kind must be a string");
     return NULL;
   }
-  const char *call = NULL;
+  static const char *const kinds[] = {"full", "quick", "added", "changed", "new"};
+  int known = 0;
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) known |= strcmp(kind, kinds[i]) == 0;
+  if (!known) {
+    napi_throw_range_error(env, NULL, "leakCheck(kind): kind is full, quick, added, changed or new");
+    return NULL;
+  }
+  const char *call = "none (built without valgrind headers)";
   unsigned long leaked = 0, dubious = 0, reachable = 0, suppressed = 0;
 #if SRSX_HAVE_VALGRIND
   if (strcmp(kind, "full") == 0) {
@@ -98,32 +105,21 @@ static napi_value leak_check(napi_env env, napi_callback_info info) {
   } else if (strcmp(kind, "quick") == 0) {
     VALGRIND_DO_QUICK_LEAK_CHECK;
     call = "VALGRIND_DO_QUICK_LEAK_CHECK";
-  } else if (strcmp(kind, "added") == 0) {
-    VALGRIND_DO_ADDED_LEAK_CHECK;
-    call = "VALGRIND_DO_ADDED_LEAK_CHECK";
   } else if (strcmp(kind, "changed") == 0) {
     VALGRIND_DO_CHANGED_LEAK_CHECK;
     call = "VALGRIND_DO_CHANGED_LEAK_CHECK";
-  } else if (strcmp(kind, "new") == 0) {
 #ifdef VALGRIND_DO_NEW_LEAK_CHECK
+  } else if (strcmp(kind, "new") == 0) {
     VALGRIND_DO_NEW_LEAK_CHECK;
     call = "VALGRIND_DO_NEW_LEAK_CHECK";
-#else
-    /* valgrind < 3.21 has no "new" check; "added" is the nearest */
+#endif
+  } else {
+    /* "added", and "new" on valgrind < 3.21, which has no "new" check: "added" is the nearest */
     VALGRIND_DO_ADDED_LEAK_CHECK;
     call = "VALGRIND_DO_ADDED_LEAK_CHECK";
-#endif
   }
-  if (call != NULL) VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
-#else
-  if (strcmp(kind, "full") == 0 || strcmp(kind, "quick") == 0 || strcmp(kind, "added") == 0 ||
-      strcmp(kind, "changed") == 0 || strcmp(kind, "new") == 0)
-    call = "none (built without valgrind headers)";
+  VALGRIND_COUNT_LEAKS(leaked, dubious, reachable, suppressed);
 #endif
-  if (call == NULL) {
-    napi_throw_range_error(env, NULL, "leakCheck(kind): kind is full, quick, added, changed or new");
-    return NULL;
-  }
   napi_value obj, callValue;
   CHECK_NAPI(env, napi_create_object(env, &obj));
   CHECK_NAPI(env, napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &callValue));

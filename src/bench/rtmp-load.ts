@@ -12,7 +12,7 @@ export interface LoadOptions {
   reportEveryMs: number;
   /** the steady-state bandwidth window starts this long after the ramp ends (default 0) */
   settleMs?: number;
-  /** paced reads: each player reads at most once per this many ms (0: as data comes; default 100) */
+  /** paced reads: each player reads at most once per this many ms (0: as data comes; default DEFAULT_READ_INTERVAL_MS) */
   readIntervalMs?: number;
   onReport?: (r: LoadReport) => void;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import { hasCommand } from '../host/exec.js';
+import { hasCommand, missingCommand } from '../host/exec.js';
 
 /** A server being measured: its pid (for CPU/RSS) and RTMP port. */
 export interface ServerUnderTest {
@@ -88,7 +88,7 @@ export async function startSrsx(maxConnections = 20_000): Promise<ServerUnderTes
 
 /** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */
 export async function startNginxRtmp(opts: { port?: number } = {}): Promise<ServerUnderTest> {
-  if (!(await hasCommand('nginx'))) throw new UserError('nginx is not installed', { hint: 'apt-get install nginx libnginx-mod-rtmp' });
+  if (!(await hasCommand('nginx'))) throw missingCommand('nginx');
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-nginx-'));
   const conf = `load_module ${NGINX_RTMP_MODULE};

@@ -1,9 +1,9 @@
 /** `srsx profile --valgrind|--asan [--duration d] -- <srsx command>`: run it, then summarise. */
-import cliProgress from 'cli-progress';
 import { UserError } from '../errors.js';
 import { firstOwnFrame, type Frame } from '../profile/memcheck-log.js';
 import { runUnderAsan, runUnderValgrind, type MemcheckRunOptions } from '../profile/memcheck.js';
 import { printJson, renderTable } from '../report/render.js';
+import { startProgress } from './progress.js';
 
 /** The server stopped (or was stopped) before it was listening, and the tool found nothing: say so, not "all clean". */
 function neverReady(args: string[], exitCode: number | null, log: string | undefined): UserError {
@@ -25,8 +25,7 @@ export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], 
     waiting = undefined;
     process.stderr.write('\r\x1b[K');
   };
-  let bar: cliProgress.SingleBar | undefined;
-  let barTimer: NodeJS.Timeout | undefined;
+  let stopBar = () => {};
   const run: MemcheckRunOptions = {
     srsxArgs,
     outDir: opts.out,
@@ -47,19 +46,12 @@ export async function runMemcheck(tool: 'valgrind' | 'asan', command: string[], 
         say(api ? `ready: curl 'http://127.0.0.1:${api}/api/v1/valgrind?check=added' reports what leaked since the last check` : 'ready (no http_api in this config: only the leak check at exit)');
       } else say('ready: findings stop the server and are reported here');
       say(opts.duration ? `stopping it in ${Math.round(opts.duration / 1000)} s` : 'Ctrl-C stops it and prints the report');
-      if (opts.duration && process.stderr.isTTY) {
-        const total = Math.max(1, Math.round(opts.duration / 1000));
-        bar = new cliProgress.SingleBar({ format: `${tool} [{bar}] {value}/{total}s`, stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic);
-        bar.start(total, 0);
-        const t0 = Date.now();
-        barTimer = setInterval(() => bar!.update(Math.min(total, Math.round((Date.now() - t0) / 1000))), 500);
-      }
+      if (opts.duration) stopBar = startProgress(tool, opts.duration);
     },
   };
   const done = () => {
     stopWaiting();
-    if (barTimer) clearInterval(barTimer);
-    bar?.stop();
+    stopBar();
   };
 
   if (tool === 'valgrind') {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { UserError } from '../errors.js';
 import { diffSnapshots, summariseSnapshot } from '../profile/heap-diff.js';
 import { cpuProfileTop, InspectorSession, takeCpuProfile, takeHeapSnapshot } from '../profile/inspector.js';
 import { runMemcheck } from './profile-memcheck.js';
+import { withProgress } from './progress.js';
 import { checkPerf, perfProfile } from '../profile/perf.js';
 import { straceSummary } from '../profile/strace.js';
 import { profileTarget } from '../profile/target.js';
@@ -28,22 +28,6 @@ interface ProfileOptions {
   pidfile?: string;
   out: string;
   json?: boolean;
-}
-
-/** A progress bar over `ms` while `work` runs (stderr, only on a terminal). */
-async function withProgress<T>(label: string, ms: number, work: Promise<T>): Promise<T> {
-  if (!process.stderr.isTTY) return work;
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total}s`, stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic);
-  const total = Math.max(1, Math.round(ms / 1000));
-  bar.start(total, 0);
-  const t0 = Date.now();
-  const timer = setInterval(() => bar.update(Math.min(total, Math.round((Date.now() - t0) / 1000))), 250);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-    bar.stop();
-  }
 }
 
 function seconds(text: string, flag: string): number {

@@ -57,8 +57,7 @@ export interface MemcheckReport {
   errors: MemcheckError[];
   leaks: LeakRecord[];
   summaries: LeakSummary[];
-  /** ERROR SUMMARY: N errors from M contexts (the last one seen) */
-  /** ERROR SUMMARY: N errors (with --errors-for-leak-kinds, lost blocks count too) */
+  /** the last `ERROR SUMMARY: N errors` (with --errors-for-leak-kinds, lost blocks count too) */
   errorCount?: number;
 }
 
@@ -69,7 +68,7 @@ const SUMMARY_LINE = /^\s*(definitely lost|indirectly lost|possibly lost|still r
 
 const num = (s: string | undefined): number => (s === undefined ? 0 : Number(s.replace(/[,+]/g, '')));
 /** "+4,096" / "-16" from an incremental check */
-const signed = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s.replace(/[,+]/g, '')));
+const signed = (s: string | undefined): number | undefined => (s === undefined ? undefined : num(s));
 
 export function parseMemcheckLog(text: string): MemcheckReport {
   const report: MemcheckReport = { pids: [], errors: [], leaks: [], summaries: [] };

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import { hasCommand, runCommand } from '../host/exec.js';
+import { hasCommand, missingCommand, runCommand } from '../host/exec.js';
 import { supervise, type SupervisedRun } from '../host/supervise.js';
 import { ASAN_ADDON_FILE, BUILD_NATIVE_SCRIPT, loadNativeAddon } from '../native/addon.js';
 import { parseAsanLog, parseMemcheckLog, type AsanFinding, type MemcheckReport } from './memcheck-log.js';
@@ -35,6 +35,22 @@ export interface ValgrindResult {
   report: MemcheckReport;
 }
 
+/**
+ * Runs `command` (an srsx command, under a tool) as a supervised child: its output, start and
+ * readiness go to `opts`' callbacks (with the tool's log for that pid), and it is stopped after
+ * `opts.durationMs` once ready. No perf map: the tools do not use one.
+ */
+function superviseSrsx(command: string[], env: Record<string, string>, logOf: (pid: number) => string, opts: MemcheckRunOptions): Promise<SupervisedRun> {
+  return supervise(command[0]!, command.slice(1), {
+    env: { ...process.env, SRSX_PERF_MAP: '0', ...env },
+    onLine: opts.onLine,
+    onStarted: (pid) => opts.onStarted?.(pid, logOf(pid)),
+    readyPattern: READY,
+    onReady: (m) => opts.onReady?.(m[1] ? Number(m[1]) : undefined),
+    durationMs: opts.durationMs,
+  });
+}
+
 export function valgrindArgs(logFile: string): string[] {
   return [
     '--tool=memcheck',
@@ -50,20 +66,13 @@ export function valgrindArgs(logFile: string): string[] {
 }
 
 export async function runUnderValgrind(opts: MemcheckRunOptions): Promise<ValgrindResult> {
-  if (!(await hasCommand('valgrind'))) throw new UserError('valgrind is not installed', { hint: 'apt-get install valgrind' });
+  if (!(await hasCommand('valgrind'))) throw missingCommand('valgrind');
   const addon = loadNativeAddon();
   if (!addon.ok) throw new UserError(`the valgrind leak check API needs the native addon: ${addon.reason}`, { hint: addon.fix });
   mkdirSync(opts.outDir, { recursive: true });
   const logPattern = path.resolve(opts.outDir, 'valgrind-%p.log');
   const command = ['valgrind', ...valgrindArgs(logPattern), process.execPath, MAIN_JS, ...opts.srsxArgs];
-  const run = await supervise(command[0]!, command.slice(1), {
-    env: { ...process.env, SRSX_PERF_MAP: '0' },
-    onLine: opts.onLine,
-    onStarted: (pid) => opts.onStarted?.(pid, logPattern.replace('%p', String(pid))),
-    readyPattern: READY,
-    onReady: (m) => opts.onReady?.(m[1] ? Number(m[1]) : undefined),
-    durationMs: opts.durationMs,
-  });
+  const run = await superviseSrsx(command, {}, (pid) => logPattern.replace('%p', String(pid)), opts);
   const logFile = logPattern.replace('%p', String(run.pid));
   if (!existsSync(logFile)) throw new UserError(`valgrind wrote no log (${logFile})`, { hint: 'run the command by hand to see why valgrind did not start', exitCode: 3 });
   return { run, command, logFile, report: parseMemcheckLog(readFileSync(logFile, 'utf8')) };
@@ -114,20 +123,12 @@ export async function runUnderAsan(opts: MemcheckRunOptions & { log: (line: stri
   mkdirSync(opts.outDir, { recursive: true });
   const logPrefix = path.resolve(opts.outDir, 'asan');
   const command = [process.execPath, MAIN_JS, ...opts.srsxArgs];
-  const run = await supervise(command[0]!, command.slice(1), {
-    env: {
-      ...process.env,
-      SRSX_PERF_MAP: '0',
-      SRSX_NATIVE_ADDON: ASAN_ADDON_FILE,
-      LD_PRELOAD: [libasan, process.env.LD_PRELOAD].filter(Boolean).join(':'),
-      ASAN_OPTIONS: [ASAN_OPTIONS, `log_path=${logPrefix}`, process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
-    },
-    onLine: opts.onLine,
-    onStarted: (pid) => opts.onStarted?.(pid, `${logPrefix}.${pid}`),
-    readyPattern: READY,
-    onReady: (m) => opts.onReady?.(m[1] ? Number(m[1]) : undefined),
-    durationMs: opts.durationMs,
-  });
+  const env = {
+    SRSX_NATIVE_ADDON: ASAN_ADDON_FILE,
+    LD_PRELOAD: [libasan, process.env.LD_PRELOAD].filter(Boolean).join(':'),
+    ASAN_OPTIONS: [ASAN_OPTIONS, `log_path=${logPrefix}`, process.env.ASAN_OPTIONS].filter(Boolean).join(':'),
+  };
+  const run = await superviseSrsx(command, env, (pid) => `${logPrefix}.${pid}`, opts);
   const logFiles = readdirSync(opts.outDir)
     .filter((f) => f === `asan.${run.pid}` || f.startsWith(`asan.${run.pid}.`))
     .map((f) => path.join(opts.outDir, f));

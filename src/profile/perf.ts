@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { hasCommand, runCommand } from '../host/exec.js';
+import { hasCommand, missingCommand, runCommand } from '../host/exec.js';
 import { hostRoot } from '../host/root.js';
 import { readSysctl } from '../host/sysctl.js';
 import { flameGraphHtml } from './flamegraph.js';
@@ -19,7 +19,7 @@ export interface PerfResult {
 
 /** perf is installed and allowed to profile another process. */
 export async function checkPerf(): Promise<void> {
-  if (!(await hasCommand('perf'))) throw new UserError('perf is not installed', { hint: 'apt-get install linux-perf' });
+  if (!(await hasCommand('perf'))) throw missingCommand('perf');
   const paranoid = Number((await readSysctl(hostRoot(), 'kernel.perf_event_paranoid')) ?? '2');
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root && paranoid > 1) throw new UserError(`kernel.perf_event_paranoid is ${paranoid}: perf may not attach to other processes`, { hint: 'run as root, or: sysctl -w kernel.perf_event_paranoid=1' });

@@ -1,5 +1,5 @@
 import { UserError } from '../errors.js';
-import { hasCommand, runCommand } from '../host/exec.js';
+import { hasCommand, missingCommand, runCommand } from '../host/exec.js';
 
 export interface SyscallRow {
   syscall: string;
@@ -23,7 +23,7 @@ export function parseStraceSummary(text: string): SyscallRow[] {
 
 /** `strace -c -f -p PID` for a while (the guide's `strace -c -p PID`). */
 export async function straceSummary(pid: number, seconds: number): Promise<SyscallRow[]> {
-  if (!(await hasCommand('strace'))) throw new UserError('strace is not installed', { hint: 'apt-get install strace' });
+  if (!(await hasCommand('strace'))) throw missingCommand('strace');
   const r = await runCommand('timeout', ['-s', 'INT', String(seconds), 'strace', '-c', '-f', '-p', String(pid)], { timeoutMs: (seconds + 30) * 1000 });
   const rows = parseStraceSummary(r.stderr);
   if (rows.length === 0) {
