@@ -1,0 +1,44 @@
+/**
+ * The contract between the WebRTC core (UDP port, ICE, DTLS-SRTP, sessions: src/server/rtc/) and the
+ * RTMP <-> WebRTC bridges (src/server/rtc/bridge/). Packets crossing it are plain RTP (never SRTP):
+ * the core encrypts per player and decrypts per publisher.
+ */
+
+export type RtcMediaKind = 'audio' | 'video';
+
+/** One track of a WebRTC stream, as its RTP carries it. */
+export interface RtcTrackInfo {
+  kind: RtcMediaKind;
+  /** 'H264' | 'VP8' | 'opus' (SDP rtpmap encoding names) */
+  codec: string;
+  payloadType: number;
+  clockRate: number;
+  channels?: number;
+  /** SDP a=fmtp parameters, e.g. 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' */
+  fmtp?: string;
+  ssrc: number;
+}
+
+/** Receives the plain RTP packets of a stream's tracks (one call per packet, in arrival order). */
+export interface RtpSink {
+  onRtp(kind: RtcMediaKind, packet: Buffer): void;
+  /** the stream ended (publisher left or timed out) */
+  onEnd(): void;
+}
+
+/**
+ * A WebRTC stream, as the core keeps it (one per vhost/app/stream): a publisher (a WHIP session or a bridge
+ * from RTMP) feeds it; players (WHEP sessions, or a bridge to RTMP) subscribe.
+ */
+export interface RtcStreamPort {
+  readonly key: string; // vhost/app/stream
+  readonly tracks: readonly RtcTrackInfo[];
+  /** feed one plain RTP packet from the stream's publisher (the bridge from RTMP calls this) */
+  feed(kind: RtcMediaKind, packet: Buffer): void;
+  /** subscribe; returns the unsubscribe function */
+  subscribe(sink: RtpSink): () => void;
+  /** ask the publisher for a keyframe (PLI to a WHIP publisher; the RTMP bridge re-sends SPS/PPS+IDR at the next keyframe) */
+  requestKeyframe(): void;
+  /** set by whoever publishes: called on requestKeyframe() */
+  onKeyframeRequest: (() => void) | undefined;
+}
