@@ -5,6 +5,7 @@ import { apiSharesHttpServer, handleApi, httpError, serveStatic, type MetricsExp
 import type { ListenAddress, ServerConfig } from './config/types.js';
 import { compileMount, type FlvMount } from './http/flv-mount.js';
 import { serveFlvPlayer } from './http/flv-player.js';
+import { servePlayers } from './http/players.js';
 import { ClientTable } from './live/clients.js';
 import { newId, SourceRegistry } from './live/registry.js';
 import { LiveStats } from './live/stats.js';
@@ -142,6 +143,7 @@ export class LiveServer {
       }
     }
     if (shared && handleApi(req, res, this.apiContext(false))) return;
+    if (servePlayers(req, res)) return;
     serveStatic(req, res, { dir: this.config.httpServer.dir, crossdomain: this.config.httpServer.crossdomain }).catch((err) => {
       this.log.warn(`static file ${pathname}: ${(err as Error).message}`);
       if (!res.headersSent) httpError(res, 500);
