@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 /** Repository root (tests run the compiled CLI through bin/srsx, as a user would). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const SHARED = path.resolve(REPO, '../shared');
+/**
+ * SRS's trunk/conf (SRS 7.0, MIT, licence in conf/LICENSE.SRS), copied into the repository so
+ * `npm test` passes on a fresh clone: run configs from this directory (`include ./conf/...`
+ * resolves against it, as in SRS).
+ */
+export const SRS_DIR = path.join(REPO, 'test/fixtures/srs-conf');
 export const SRSX_BIN = path.join(REPO, 'bin/srsx');
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -4,10 +4,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO, SHARED } from '../helpers/env.js';
+import { REPO, SRS_DIR } from '../helpers/env.js';
 
-const SRS_DIR = [SHARED, path.resolve(REPO, '../../shared')].map((d) => path.join(d, 'srs')).find((d) => fs.existsSync(d)) ??
-  path.join(SHARED, 'srs');
 const DIST = path.join(REPO, 'dist/server/config/index.js');
 
 /** Runs checkConfig + formatCheckResult (and prints the loaded config as JSON) in a child node process. */

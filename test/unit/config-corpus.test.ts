@@ -1,13 +1,10 @@
-// Every file in ../shared/srs/conf (SRS 7's trunk/conf) gets SRS 7's `srs -t` verdict when checked
-// from ../shared/srs (so `include ./conf/...` resolves as in SRS).
+// Every file in test/fixtures/srs-conf/conf (SRS 7's trunk/conf, copied from the shared reference corpus) gets SRS 7's `srs -t` verdict when checked
+// from test/fixtures/srs-conf (so `include ./conf/...` resolves as in SRS).
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkConfig, loadConfig, parseConf } from '../../src/server/config/index.js';
-import { REPO, SHARED } from '../helpers/env.js';
+import { REPO, SRS_DIR } from '../helpers/env.js';
 
-// ../shared from the repo root (CI, /work/main); a helper worktree sits one level deeper (wt/<name>)
-const SRS_DIR = [SHARED, path.resolve(REPO, '../../shared')].map((d) => path.join(d, 'srs')).find((d) => fs.existsSync(d)) ??
-  path.join(SHARED, 'srs');
 const CONF_DIR = path.join(SRS_DIR, 'conf');
 const files = fs.readdirSync(CONF_DIR).filter((f) => f.endsWith('.conf')).sort();
 
@@ -22,6 +19,24 @@ const REJECTED: Record<string, RegExp> = {
 describe('SRS conf corpus (-t verdicts)', () => {
   it('has the whole corpus', () => {
     expect(files.length).toBeGreaterThanOrEqual(100);
+  });
+
+  it('lives in the repository with its licence, and no test reads outside the checkout', () => {
+    // `npm test` on a fresh clone has nothing beside it: the corpus is a fixture, not the shared folder beside the checkout
+    expect(fs.readFileSync(path.join(CONF_DIR, 'LICENSE.SRS'), 'utf8')).toMatch(/The MIT License[\s\S]*The SRS Authors/);
+    expect(path.relative(REPO, SRS_DIR).startsWith('..')).toBe(false);
+    const outside = ['..', 'shared'].join('/');
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) {
+          if (e.name !== 'fixtures') walk(p);
+        } else if (e.name.endsWith('.ts') && fs.readFileSync(p, 'utf8').includes(outside)) offenders.push(path.relative(REPO, p));
+      }
+    };
+    walk(path.join(REPO, 'test'));
+    expect(offenders).toEqual([]);
   });
 
   it.each(files)('%s', (f) => {

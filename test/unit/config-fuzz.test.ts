@@ -5,10 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { loadConfig } from '../../src/server/config/index.js';
-import { REPO, SHARED } from '../helpers/env.js';
+import { SRS_DIR } from '../helpers/env.js';
 
-const SRS_DIR = [SHARED, path.resolve(REPO, '../../shared')].map((d) => path.join(d, 'srs')).find((d) => fs.existsSync(d)) ??
-  path.join(SHARED, 'srs');
 
 /** mulberry32: a small seeded PRNG, so a failure is reproducible from the printed seed. */
 function rng(seed: number): () => number {
