@@ -2,6 +2,7 @@
  * The live core without sockets: what a late joiner receives first, for AVC/HEVC (legacy codec
  * id 12 and enhanced RTMP 'hvc1') and AAC, and that players of one format share the same bytes.
  */
+import { jest } from '@jest/globals';
 import { FlvDemuxer, flvFileHeader, type FlvTag } from '../../src/protocol/flv.js';
 import { Consumer, type PlayerSink } from '../../src/server/live/consumer.js';
 import { LiveSource } from '../../src/server/live/source.js';
@@ -77,5 +78,104 @@ describe('live source fan-out', () => {
     expect(source.cachedMessages().map((m) => m.type)).toEqual([18, 9, 8, 9]);
     source.dispose();
   });
-});
 
+  // SRS's RtmpPublish_MultipleSequences: the publisher changes the AVC sequence header inside one
+  // mw_latency batch; a player waiting for a keyframe must get the header of ITS keyframe.
+  it('a player resuming in a batch with two AVC sequence headers gets the one before its keyframe', () => {
+    const source = new LiveSource('__defaultVhost__', 'live', 's', 'vid-3', { gopCache: true, mwLatencyMs: 350, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+    source.startPublish('pub');
+    const sh1 = Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42]);
+    const sh2 = Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64]);
+    const key1 = Buffer.from([0x17, 1, 0, 0, 0, 1]);
+    const key2 = Buffer.from([0x17, 1, 0, 0, 0, 2]);
+    source.onVideo(0, Buffer.from([0x27, 1, 0, 0, 0, 7])); // video without a keyframe yet
+    source.flush();
+    const waiting = player('waiting');
+    source.addConsumer(waiting.consumer);
+    expect(waiting.writes.length).toBe(0);
+    source.onVideo(40, sh1);
+    source.onVideo(40, key1);
+    source.onVideo(80, Buffer.from([0x27, 1, 0, 0, 0, 8]));
+    source.onVideo(120, sh2);
+    source.onVideo(120, key2);
+    source.flush();
+    const video = waiting.tags().filter((t) => t.type === 9).map((t) => t.payload);
+    expect(video.map((p) => p.toString('hex'))).toEqual([sh1, key1, Buffer.from([0x27, 1, 0, 0, 0, 8]), sh2, key2].map((p) => p.toString('hex')));
+    source.dispose();
+  });
+
+  it('a joiner after a mid-GOP sequence header change gets the GOP\'s header first, the new one in order', () => {
+    const source = new LiveSource('__defaultVhost__', 'live', 's', 'vid-4', { gopCache: true, mwLatencyMs: 350, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+    source.startPublish('pub');
+    const sh1 = Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42]);
+    const sh2 = Buffer.from([0x17, 0, 0, 0, 0, 1, 0x64]);
+    const key1 = Buffer.from([0x17, 1, 0, 0, 0, 1]);
+    const inter = Buffer.from([0x27, 1, 0, 0, 0, 8]);
+    source.onVideo(0, sh1);
+    source.onVideo(0, key1);
+    source.flush();
+    source.onVideo(40, sh2); // a new header, no keyframe yet
+    source.onVideo(40, inter);
+    source.flush();
+    const late = player('late');
+    source.addConsumer(late.consumer);
+    const video = late.tags().filter((t) => t.type === 9).map((t) => t.payload.toString('hex'));
+    expect(video).toEqual([sh1, key1, sh2, inter].map((p) => p.toString('hex')));
+    source.dispose();
+  });
+
+  it('an audio-only stream starts players at once, and a lagging or unpaused player resumes on audio', () => {
+    const source = new LiveSource('__defaultVhost__', 'live', 'radio', 'vid-5', { gopCache: true, mwLatencyMs: 350, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+    source.startPublish('pub');
+    const aacHeader = Buffer.from([0xaf, 0, 0x12, 0x10]);
+    source.onMetadata({ audiocodecid: 10 }, 0);
+    source.onAudio(0, aacHeader);
+    for (let t = 23; t < 300; t += 23) source.onAudio(t, Buffer.from([0xaf, 1, t & 0xff]));
+    source.flush();
+    const p = player('p');
+    source.addConsumer(p.consumer);
+    // metadata and the AAC header at once
+    expect(p.tags().map((t) => t.type)).toEqual([18, 8]);
+    expect(p.tags()[1]!.payload.equals(aacHeader)).toBe(true);
+    for (let t = 300; t < 600; t += 23) source.onAudio(t, Buffer.from([0xaf, 1, t & 0xff]));
+    source.flush();
+    const afterOne = p.tags().length;
+    expect(afterOne).toBeGreaterThan(2 + 10);
+    // a player told to resume (unpause, or after lagging) resumes on the next batch, headers first
+    p.consumer.resumeAtKeyframe();
+    for (let t = 600; t < 900; t += 23) source.onAudio(t, Buffer.from([0xaf, 1, t & 0xff]));
+    source.flush();
+    const resumed = p.tags().slice(afterOne);
+    expect(resumed[0]!.type).toBe(18);
+    expect(resumed[1]!.payload.equals(aacHeader)).toBe(true);
+    expect(resumed.length).toBeGreaterThan(2 + 10);
+    source.dispose();
+  });
+
+  it('mw_msgs: a batch goes out once mw_latency passed AND it holds more than mw_msgs messages', () => {
+    jest.useFakeTimers();
+    try {
+      const source = new LiveSource('__defaultVhost__', 'live', 'm', 'vid-6', { gopCache: true, mwLatencyMs: 100, mwMsgs: 8, gopMaxFrames: 2500, serverSignature: 'srsx/test' });
+      source.startPublish('pub');
+      source.onAudio(0, Buffer.from([0xaf, 0, 0x12, 0x10]));
+      const p = player('p');
+      source.addConsumer(p.consumer);
+      for (let i = 1; i <= 4; i++) source.onAudio(i * 23, Buffer.from([0xaf, 1, i]));
+      jest.advanceTimersByTime(150);
+      expect(p.writes.length).toBe(0); // mw_latency passed, 5 messages: not more than 8
+      for (let i = 5; i <= 7; i++) source.onAudio(i * 23, Buffer.from([0xaf, 1, i]));
+      expect(p.writes.length).toBe(0); // 8: still not more than 8
+      source.onAudio(8 * 23, Buffer.from([0xaf, 1, 8]));
+      expect(p.writes.length).toBe(1); // the 9th message sends the batch, at once
+      expect(p.tags().length).toBe(9);
+      // the next batch: more than 8 messages when the timer fires
+      for (let i = 9; i <= 20; i++) source.onAudio(i * 23, Buffer.from([0xaf, 1, i]));
+      expect(p.writes.length).toBe(1);
+      jest.advanceTimersByTime(100);
+      expect(p.writes.length).toBe(2);
+      source.dispose();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});

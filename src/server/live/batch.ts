@@ -17,6 +17,11 @@ export class Batch {
     return this.messages.length;
   }
 
+  /** timestamp of the first message (0 when empty) */
+  get firstTimestamp(): number {
+    return this.messages[0]?.timestamp ?? 0;
+  }
+
   /** timestamp of the first keyframe (0 when none) */
   get keyframeTimestamp(): number {
     return this.messages.find((m) => m.keyframe)?.timestamp ?? 0;

@@ -56,29 +56,26 @@ export class Consumer {
 
   /**
    * `headers(format, timestamp)` gives the metadata and sequence headers to send before a
-   * keyframe when the player resumes (it may have skipped the batch that carried them).
+   * keyframe when the player resumes (it may have skipped the batch that carried them): those
+   * in force at the batch's first keyframe. With `audioOnly` (the stream has no video to wait
+   * for) a resuming player takes the whole batch, after the headers in force at its start.
    */
-  deliver(batch: Batch, bytesPerSecond: number, now: number, headers: (format: WireFormat, timestamp: number) => Buffer): number {
-    return this.deliverBatch(batch, bytesPerSecond, now, headers);
-  }
-
-  /** Returns the bytes written. */
-  private deliverBatch(batch: Batch, bytesPerSecond: number, now: number, headers: (format: WireFormat, timestamp: number) => Buffer): number {
+  deliver(batch: Batch, bytesPerSecond: number, now: number, headers: (format: WireFormat, timestamp: number) => Buffer, audioOnly = false): number {
     if (this.closed || this.paused) return 0;
     const pending = this.sink.writableLength;
     if (this.waitingKeyframe) {
-      const fromKey = pending === 0 ? batch.fromKeyframe(this.format) : undefined;
-      if (fromKey === undefined) {
+      const from = pending !== 0 ? undefined : audioOnly ? batch.bytes(this.format) : batch.fromKeyframe(this.format);
+      if (from === undefined) {
         this.skipped++;
         this.checkStall(pending, now);
         return 0;
       }
       this.waitingKeyframe = false;
       this.stalledSince = 0;
-      const head = headers(this.format, batch.keyframeTimestamp);
+      const head = headers(this.format, audioOnly ? batch.firstTimestamp : batch.keyframeTimestamp);
       if (head.length > 0) this.sink.write(head);
-      this.sink.write(fromKey);
-      return head.length + fromKey.length;
+      this.sink.write(from);
+      return head.length + from.length;
     }
     const budget = Math.max(256 * 1024, bytesPerSecond * this.limits.queueSeconds);
     if (pending > budget) {

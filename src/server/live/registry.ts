@@ -27,6 +27,7 @@ export class SourceRegistry {
     return {
       gopCache: vhost.play.gopCache,
       mwLatencyMs: vhost.minLatency ? 0 : vhost.play.mwLatencyMs,
+      mwMsgs: vhost.play.mwMsgs,
       gopMaxFrames: 2500,
       serverSignature: SIGNATURE,
     };

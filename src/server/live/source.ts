@@ -15,6 +15,11 @@ export interface SourceOptions {
   gopCache: boolean;
   /** merged-write window in ms; 0 (min_latency) writes every message at once */
   mwLatencyMs: number;
+  /**
+   * SRS's mw_msgs: a batch goes out once it holds MORE than this many messages and mw_latency
+   * has passed (both, as SRS's consumer wait); 0 = on time alone. Optional (default 0).
+   */
+  mwMsgs?: number;
   /** SRS's gop_cache_max_frames */
   gopMaxFrames: number;
   serverSignature: string;
@@ -24,6 +29,18 @@ export interface SourceOptions {
 const PURE_AUDIO_GUESS = 115;
 
 /**
+ * The sequence headers in force at one point of the stream. Replaced (never mutated) when a
+ * header arrives, so a snapshot is a reference; `id` keys the serialised bytes.
+ */
+interface Heads {
+  readonly id: number;
+  readonly video?: MediaMessage;
+  readonly audio?: MediaMessage;
+}
+let headsSeq = 0;
+const NO_HEADS: Heads = { id: 0 };
+
+/**
  * One live stream (vhost/app/stream): at most one publisher, any number of players.
  *
  * Messages from the publisher go into the current batch; every mw_latency the batch is
@@ -31,6 +48,12 @@ const PURE_AUDIO_GUESS = 115;
  * (metadata, sequence headers) and the GOP cache are updated at flush time, so a player
  * that joins between flushes gets the cache up to the last flush and then the next batch:
  * nothing twice, nothing missing.
+ *
+ * Every player gets the sequence headers in force at its first frame: a player resuming at a
+ * batch's keyframe gets those in force at that keyframe (not a later one of the same batch),
+ * and a joiner gets those in force at the GOP's keyframe, the later ones in order inside the
+ * GOP. A stream without video (none yet, or none for PURE_AUDIO_GUESS audio messages) has no
+ * keyframe to wait for: its players start at once.
  */
 export class LiveSource {
   readonly consumers = new Set<Consumer>();
@@ -42,12 +65,21 @@ export class LiveSource {
 
   private batch = new Batch();
   private timer: NodeJS.Timeout | undefined;
+  /** mw_latency passed with no more than mw_msgs messages: flush at the push that makes it more */
+  private due = false;
   private metadata: MediaMessage | undefined;
-  private videoHeader: MediaMessage | undefined;
-  private audioHeader: MediaMessage | undefined;
+  /** headers after the last flush */
+  private heads: Heads = NO_HEADS;
+  /** headers in force at the GOP's keyframe */
+  private gopHeads: Heads = NO_HEADS;
+  /** headers in force at the flushing batch's first keyframe (its start when it has none) */
+  private keyHeads: Heads = NO_HEADS;
+  /** the GOP cache: starts on a keyframe, sequence headers that follow it stay in order */
   private gop: MediaMessage[] = [];
+  private videoSeen = false;
   private audioSinceVideo = 0;
   private joinCache = new Map<string, Buffer>();
+  /** timestamp of the last message flushed */
   private lastTimestamp = 0;
 
   // stats
@@ -72,10 +104,10 @@ export class LiveSource {
   }
 
   get videoHeaderPayload(): Buffer | undefined {
-    return this.videoHeader?.payload;
+    return this.heads.video?.payload;
   }
   get audioHeaderPayload(): Buffer | undefined {
-    return this.audioHeader?.payload;
+    return this.heads.audio?.payload;
   }
   get metadataObject(): Amf0Object | undefined {
     return this.metadataValues;
@@ -108,9 +140,13 @@ export class LiveSource {
     for (const t of [...this.taps]) t.onUnpublish();
     this.taps.clear();
     this.publisherId = undefined;
-    this.metadata = this.videoHeader = this.audioHeader = undefined;
+    this.metadata = undefined;
+    this.heads = this.gopHeads = this.keyHeads = NO_HEADS;
     this.metadataValues = undefined;
     this.gop = [];
+    this.videoSeen = false;
+    this.audioSinceVideo = 0;
+    this.lastTimestamp = 0;
     this.joinCache.clear();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -136,16 +172,20 @@ export class LiveSource {
   private push(m: MediaMessage): void {
     this.recvBytes += m.payload.length;
     this.rateWindowBytes += m.payload.length;
-    this.lastTimestamp = m.timestamp;
     this.batch.push(m);
     for (const t of this.taps) t.onMessage(m);
-    if (this.options.mwLatencyMs <= 0) this.flush();
+    if ((this.due || this.options.mwLatencyMs <= 0) && this.batch.size > (this.options.mwMsgs ?? 0)) this.flush();
   }
 
   private ensureTimer(): void {
     if (this.timer || this.options.mwLatencyMs <= 0) return;
-    this.timer = setInterval(() => this.flush(), this.options.mwLatencyMs);
+    this.timer = setInterval(() => this.onTick(), this.options.mwLatencyMs);
     this.timer.unref?.();
+  }
+
+  private onTick(): void {
+    if (this.batch.size > (this.options.mwMsgs ?? 0)) this.flush();
+    else this.due = true;
   }
 
   /** Sends the current batch to every consumer, then folds it into the caches. */
@@ -160,65 +200,88 @@ export class LiveSource {
     const batch = this.batch;
     if (batch.size === 0) return;
     this.batch = new Batch();
+    this.due = false;
     this.joinCache.clear();
     this.headerCache.clear();
-    // headers first: a player resuming at a keyframe of this batch needs them
+    // one pass in stream order: headers, the GOP, and the headers in force at the first keyframe
+    const startHeads = this.heads;
+    let keyHeads: Heads | undefined;
     for (const m of batch.messages) {
-      if (m.type === MessageType.DataAmf0) this.metadata = m;
-      else if (m.sequenceHeader) {
-        if (m.type === MessageType.Video) this.videoHeader = m;
-        else this.audioHeader = m;
+      if (m.type === MessageType.DataAmf0) {
+        this.metadata = m;
+      } else if (m.sequenceHeader) {
+        this.heads = m.type === MessageType.Video ? { ...this.heads, id: ++headsSeq, video: m } : { ...this.heads, id: ++headsSeq, audio: m };
+        if (this.gop.length > 0) this.gop.push(m); // in order, for joiners of this GOP
+      } else {
+        if (m.keyframe && keyHeads === undefined) keyHeads = this.heads;
+        this.cacheGop(m);
       }
     }
-    for (const c of this.consumers) this.sendBytes += c.deliver(batch, this.bytesPerSecond, now, this.headerBytesFn);
-    for (const m of batch.messages) this.cacheGop(m);
-    this.joinCache.clear();
+    this.lastTimestamp = batch.messages[batch.size - 1]!.timestamp;
+    this.keyHeads = keyHeads ?? startHeads;
+    const audioOnly = this.audioOnly;
+    for (const c of this.consumers) this.sendBytes += c.deliver(batch, this.bytesPerSecond, now, this.headerBytesFn, audioOnly);
   }
 
   private headerCache = new Map<string, Buffer>();
-  private readonly headerBytesFn = (format: WireFormat, timestamp: number): Buffer => this.headerBytes(format, timestamp);
+  /** for consumers resuming in the batch being flushed */
+  private readonly headerBytesFn = (format: WireFormat, timestamp: number): Buffer => this.headerBytes(format, timestamp, this.keyHeads);
 
-  /** Metadata and sequence headers, stamped with `timestamp` (cached per flush and format). */
-  headerBytes(format: WireFormat, timestamp: number): Buffer {
-    const key = `${formatKey(format)}@${timestamp}`;
+  /** Metadata and the sequence headers `heads`, stamped with `timestamp` (cached per flush). */
+  private headerBytes(format: WireFormat, timestamp: number, heads: Heads): Buffer {
+    const key = `${formatKey(format)}@${timestamp}@${heads.id}`;
     let bytes = this.headerCache.get(key);
     if (bytes === undefined) {
       // metadata at 0 (players take a timestamped onMetaData for a data track), sequence
       // headers at the start of what follows so players see no timestamp jump
       const meta = this.metadata ? serialise([this.metadata], format, 0).bytes : Buffer.alloc(0);
-      const headers = [this.videoHeader, this.audioHeader].filter((m): m is MediaMessage => m !== undefined);
-      bytes = Buffer.concat([meta, serialise(headers, format, timestamp).bytes]);
+      const headers = [heads.video, heads.audio].filter((m): m is MediaMessage => m !== undefined);
+      bytes = headers.length === 0 ? meta : Buffer.concat([meta, serialise(headers, format, timestamp).bytes]);
       this.headerCache.set(key, bytes);
     }
     return bytes;
   }
 
+  /**
+   * True while the stream has no video to start on: none seen since publish, or none for
+   * PURE_AUDIO_GUESS audio messages (SRS's pure-audio guess). Players then start at once.
+   */
+  get audioOnly(): boolean {
+    return !this.videoSeen || this.audioSinceVideo > PURE_AUDIO_GUESS;
+  }
+
   private cacheGop(m: MediaMessage): void {
-    if (m.type === MessageType.DataAmf0 || m.sequenceHeader) return;
-    if (!this.options.gopCache) return;
     if (m.type === MessageType.Video) {
+      this.videoSeen = true;
       this.audioSinceVideo = 0;
-      if (m.keyframe) this.gop = [];
-    } else if (++this.audioSinceVideo > PURE_AUDIO_GUESS && this.videoHeader === undefined) {
-      // pure audio: nothing to start on, keep no GOP
+    } else if (m.type === MessageType.Audio) {
+      this.audioSinceVideo++;
+    }
+    if (!this.options.gopCache) return;
+    if (m.keyframe) {
       this.gop = [];
+      this.gopHeads = this.heads;
+    } else if (this.gop.length === 0) {
+      return; // nothing to start on: wait for a keyframe (pure audio keeps no GOP, as SRS)
+    } else if (this.audioSinceVideo > PURE_AUDIO_GUESS || this.gop.length >= this.options.gopMaxFrames) {
+      this.gop = []; // video stopped, or a GOP too long to keep
       return;
     }
-    if (this.gop.length >= this.options.gopMaxFrames) this.gop = [];
     this.gop.push(m);
   }
 
   /**
-   * What a joining player gets first: metadata, sequence headers, then the GOP (from a
-   * keyframe). Cached per wire format until the next flush, so a ramp of joiners shares it.
+   * What a joining player gets first: metadata, the sequence headers in force at the GOP's
+   * keyframe, then the GOP; without a GOP (a stream without video), the current headers.
+   * Cached per wire format until the next flush, so a ramp of joiners shares it.
    */
   joinBytes(format: WireFormat): Buffer {
     const key = formatKey(format);
     let bytes = this.joinCache.get(key);
     if (bytes === undefined) {
       // headers carry the GOP's start time so players see no timestamp jump
-      const start = this.gop.length > 0 ? this.gop[0]!.timestamp : this.lastTimestamp;
-      bytes = Buffer.concat([this.headerBytes(format, start), serialise(this.gop, format).bytes]);
+      if (this.gop.length > 0) bytes = Buffer.concat([this.headerBytes(format, this.gop[0]!.timestamp, this.gopHeads), serialise(this.gop, format).bytes]);
+      else bytes = this.headerBytes(format, this.lastTimestamp, this.heads);
       this.joinCache.set(key, bytes);
     }
     return bytes;
@@ -231,21 +294,22 @@ export class LiveSource {
    * sequence headers). Later pushes reach the tap through onMessage.
    */
   cachedMessages(): MediaMessage[] {
-    return [this.metadata, this.videoHeader, this.audioHeader, ...this.gop, ...this.batch.messages].filter((m): m is MediaMessage => m !== undefined);
+    const heads = this.gop.length > 0 ? this.gopHeads : this.heads;
+    return [this.metadata, heads.video, heads.audio, ...this.gop, ...this.batch.messages].filter((m): m is MediaMessage => m !== undefined);
   }
 
-  /** True when the GOP cache starts on a keyframe (a joiner can start decoding at once). */
+  /** True when the GOP cache holds a keyframe on (a joiner can start decoding at once). */
   get hasGop(): boolean {
-    return this.gop.length > 0 && this.gop[0]!.keyframe;
+    return this.gop.length > 0;
   }
 
   addConsumer(c: Consumer): void {
-    if (this.hasGop) {
+    if (this.hasGop || this.audioOnly) {
+      // from the GOP's keyframe, or (no video) at once: the next batch follows whole
       const join = this.joinBytes(c.format);
-      c.writeRaw(join);
+      if (join.length > 0) c.writeRaw(join);
       this.sendBytes += join.length;
-    }
-    else c.resumeAtKeyframe(); // headers are sent with the first keyframe
+    } else c.resumeAtKeyframe(); // headers are sent with the first keyframe
     this.consumers.add(c);
   }
 
