@@ -19,7 +19,11 @@ export interface RtcTrackInfo {
   ssrc: number;
 }
 
-/** Receives the plain RTP packets of a stream's tracks (one call per packet, in arrival order). */
+/**
+ * Receives the plain RTP packets of a stream's tracks (one call per packet, in arrival order).
+ * The sink may keep `packet` (a depacketizer holds fragments until the access unit ends): the core
+ * never reuses or changes a packet's bytes after handing it over.
+ */
 export interface RtpSink {
   onRtp(kind: RtcMediaKind, packet: Buffer): void;
   /** the stream ended (publisher left or timed out) */
@@ -33,7 +37,11 @@ export interface RtpSink {
 export interface RtcStreamPort {
   readonly key: string; // vhost/app/stream
   readonly tracks: readonly RtcTrackInfo[];
-  /** feed one plain RTP packet from the stream's publisher (the bridge from RTMP calls this) */
+  /**
+   * feed one plain RTP packet from the stream's publisher (the bridge from RTMP calls this); the core
+   * may keep it (NACK history) and the feeder never changes it afterwards. Its payload type and SSRC
+   * are the publisher's track's (`tracks`); the core rewrites them per player as negotiated.
+   */
   feed(kind: RtcMediaKind, packet: Buffer): void;
   /** subscribe; returns the unsubscribe function */
   subscribe(sink: RtpSink): () => void;
@@ -41,4 +49,29 @@ export interface RtcStreamPort {
   requestKeyframe(): void;
   /** set by whoever publishes: called on requestKeyframe() */
   onKeyframeRequest: (() => void) | undefined;
+}
+
+/**
+ * The core's table of WebRTC streams, as the bridges use it (the core implements it; the server
+ * hands it to the bridges). Keys are vhost/app/stream with the resolved vhost name, as LiveSource.key.
+ */
+export interface RtcStreamHub {
+  /**
+   * A bridge from RTMP starts publishing vhost/app/stream with these tracks; undefined when the stream
+   * already has a publisher (a WHIP session), then the bridge does nothing.
+   */
+  publish(vhost: string, app: string, stream: string, tracks: RtcTrackInfo[]): RtcStreamPort | undefined;
+  /** the bridge's publisher ends: players get onEnd(), the stream is freed */
+  unpublish(port: RtcStreamPort): void;
+  /**
+   * Called when a WHIP publisher's stream starts (its tracks known), for the bridge to RTMP;
+   * returns the function that removes the listener.
+   */
+  addPublishListener(listener: (port: RtcStreamPort, vhost: string, app: string, stream: string) => void): () => void;
+}
+
+/** What the stream table shows for a stream with a bridge (API: /api/v1/streams). */
+export interface RtcBridgeInfo {
+  /** why a bridged stream has no audio (no transcoder, ffmpeg failed, …); undefined when audio flows */
+  audioUnavailable?: string;
 }
