@@ -11,6 +11,7 @@ import { envName, envValue, type Env } from './env.js';
 import { parseEndpoint } from './check.js';
 import { ServerConfigSchema } from './schema.js';
 import type { ListenAddress, ServerConfig, VhostConfig } from './types.js';
+import { buildDvr, buildHls, DVR_IMPLEMENTED, HLS_IMPLEMENTED } from './media.js';
 
 export class ConfigValueError extends UserError {
   constructor(where: string, detail: string, hint?: string) {
@@ -28,7 +29,9 @@ const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   http_api: new Set(['enabled', 'listen', 'crossdomain']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
-  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'forward', 'http_remux']),
+  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'forward', 'http_remux', 'hls', 'dvr']),
+  'vhost.hls': HLS_IMPLEMENTED,
+  'vhost.dvr': DVR_IMPLEMENTED,
   'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs']),
   'vhost.forward': new Set(['enabled', 'destination']),
   'vhost.http_remux': new Set(['enabled', 'mount']),
@@ -245,5 +248,7 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
       mount: src('srs.vhost.http_remux.mount', child(remux, 'mount'))?.value ?? '[vhost]/[app]/[stream].flv',
     },
     chunkSize: vchunk ? num(vchunk, 60000, wholeNumber) : globalChunk,
+    hls: buildHls(v, env),
+    dvr: buildDvr(v, env),
   };
 }

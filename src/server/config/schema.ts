@@ -1,6 +1,7 @@
 /** zod schema of ServerConfig (types.ts): the last gate before the server sees a config. */
 import { z } from 'zod';
 import type { ServerConfig } from './types.js';
+import { DvrConfigSchema, HlsConfigSchema } from './media.js';
 
 const port = z.number().int().min(1).max(65535);
 export const ListenAddressSchema = z.object({ host: z.string().min(1), port });
@@ -19,6 +20,8 @@ export const VhostConfigSchema = z.object({
   forward: z.object({ enabled: z.boolean(), destinations: z.array(z.string().min(1)) }),
   httpRemux: z.object({ enabled: z.boolean(), mount: z.string().min(1) }),
   chunkSize: z.number().int().positive().optional(),
+  hls: HlsConfigSchema,
+  dvr: DvrConfigSchema,
 });
 
 export const ServerConfigSchema = z.object({

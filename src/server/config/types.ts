@@ -4,6 +4,9 @@
  * This file is the contract between the config loader and the rest of the server.
  */
 
+import type { DvrConfig, HlsConfig } from './media.js';
+export type { DvrConfig, HlsConfig } from './media.js';
+
 export interface ListenAddress {
   host: string; // '0.0.0.0' when the config gives only a port
   port: number;
@@ -41,6 +44,8 @@ export interface VhostConfig {
   httpRemux: HttpRemuxConfig;
   /** chunk_size for this vhost (falls back to the global chunk_size) */
   chunkSize?: number;
+  hls: HlsConfig;
+  dvr: DvrConfig;
 }
 
 export interface ServerConfig {

@@ -1,0 +1,157 @@
+/**
+ * The `hls { }` and `dvr { }` blocks of a vhost, read as SRS's getters do (env override
+ * `SRS_VHOST_HLS_*` / `SRS_VHOST_DVR_*` first, then the file, then SRS's default), and the
+ * directives of those blocks srsx parses but does not implement (one warning each).
+ */
+import { z } from 'zod';
+import { UserError } from '../../errors.js';
+import { arg0, at, atCol, child, type Directive } from './directive.js';
+import { envName, envValue, type Env } from './env.js';
+
+export interface HlsConfig {
+  enabled: boolean;
+  /** seconds */
+  fragment: number;
+  tdRatio: number;
+  aofRatio: number;
+  /** seconds */
+  window: number;
+  path: string;
+  m3u8File: string;
+  tsFile: string;
+  tsFloor: boolean;
+  entryPrefix: string;
+  cleanup: boolean;
+  /** seconds; 0 keeps the files after the publisher leaves */
+  dispose: number;
+  waitKeyframe: boolean;
+  dtsDirectly: boolean;
+}
+
+export interface DvrConfig {
+  enabled: boolean;
+  /** 'all' or a list of app/stream */
+  apply: string[];
+  plan: 'session' | 'segment';
+  path: string;
+  /** seconds (segment plan) */
+  duration: number;
+  waitKeyframe: boolean;
+  timeJitter: 'full' | 'zero' | 'off';
+}
+
+export const HlsConfigSchema = z.object({
+  enabled: z.boolean(),
+  fragment: z.number().positive(),
+  tdRatio: z.number().positive(),
+  aofRatio: z.number().positive(),
+  window: z.number().positive(),
+  path: z.string().min(1),
+  m3u8File: z.string().min(1),
+  tsFile: z.string().min(1),
+  tsFloor: z.boolean(),
+  entryPrefix: z.string(),
+  cleanup: z.boolean(),
+  dispose: z.number().min(0),
+  waitKeyframe: z.boolean(),
+  dtsDirectly: z.boolean(),
+}) satisfies z.ZodType<HlsConfig>;
+
+export const DvrConfigSchema = z.object({
+  enabled: z.boolean(),
+  apply: z.array(z.string()),
+  plan: z.enum(['session', 'segment']),
+  path: z.string().min(1),
+  duration: z.number().positive(),
+  waitKeyframe: z.boolean(),
+  timeJitter: z.enum(['full', 'zero', 'off']),
+}) satisfies z.ZodType<DvrConfig>;
+
+/** hls/dvr directives srsx implements (the rest SRS knows get one warning each). */
+export const HLS_IMPLEMENTED = new Set([
+  'enabled', 'hls_fragment', 'hls_td_ratio', 'hls_aof_ratio', 'hls_window', 'hls_path', 'hls_m3u8_file', 'hls_ts_file',
+  'hls_ts_floor', 'hls_entry_prefix', 'hls_cleanup', 'hls_dispose', 'hls_wait_keyframe', 'hls_dts_directly',
+]);
+export const DVR_IMPLEMENTED = new Set(['enabled', 'dvr_apply', 'dvr_plan', 'dvr_path', 'dvr_duration', 'dvr_wait_keyframe', 'time_jitter']);
+
+interface Src {
+  value: string;
+  where: string;
+}
+
+function read(env: Env, key: string, d: Directive | undefined): Src | undefined {
+  const e = envValue(env, key);
+  if (e) return { value: e, where: `env ${envName(key)}` };
+  if (!d || arg0(d) === '') return undefined;
+  return { value: arg0(d), where: `${atCol(d.pos)}: ${d.name}` };
+}
+
+function bad(src: Src, detail: string): never {
+  throw new UserError(`${src.where}: ${detail}, got '${src.value}'`);
+}
+
+function number(src: Src | undefined, dflt: number, opts: { min?: number; positive?: boolean } = {}): number {
+  if (!src) return dflt;
+  if (!/^\d+(\.\d+)?$/.test(src.value)) bad(src, 'expected a number');
+  const n = Number(src.value);
+  if (opts.positive && n <= 0) bad(src, 'expected a number above 0');
+  return n;
+}
+
+const on = (s: Src | undefined, dflt: boolean) => (s ? s.value === 'on' : dflt);
+const notOff = (s: Src | undefined, dflt: boolean) => (s ? s.value !== 'off' : dflt);
+
+export function buildHls(vhost: Directive, env: Env): HlsConfig {
+  const h = child(vhost, 'hls');
+  const get = (name: string) => read(env, `srs.vhost.hls.${name}`, child(h, name));
+  return {
+    enabled: on(read(env, 'srs.vhost.hls.enabled', child(h, 'enabled')), false),
+    fragment: number(get('hls_fragment'), 10, { positive: true }),
+    tdRatio: number(get('hls_td_ratio'), 1.0, { positive: true }),
+    aofRatio: number(get('hls_aof_ratio'), 2.1, { positive: true }),
+    window: number(get('hls_window'), 60, { positive: true }),
+    path: get('hls_path')?.value ?? './objs/nginx/html',
+    m3u8File: get('hls_m3u8_file')?.value ?? '[app]/[stream].m3u8',
+    tsFile: get('hls_ts_file')?.value ?? '[app]/[stream]-[seq].ts',
+    tsFloor: on(get('hls_ts_floor'), false),
+    entryPrefix: get('hls_entry_prefix')?.value ?? '',
+    cleanup: notOff(get('hls_cleanup'), true),
+    dispose: number(get('hls_dispose'), 120),
+    waitKeyframe: notOff(get('hls_wait_keyframe'), true),
+    dtsDirectly: notOff(get('hls_dts_directly'), true),
+  };
+}
+
+export function buildDvr(vhost: Directive, env: Env): DvrConfig {
+  const d = child(vhost, 'dvr');
+  const get = (name: string) => read(env, `srs.vhost.dvr.${name}`, child(d, name));
+  const plan = get('dvr_plan');
+  if (plan && plan.value !== 'session' && plan.value !== 'segment') bad(plan, 'expected session|segment (append was removed in SRS 3)');
+  const jitter = get('time_jitter');
+  if (jitter && !['full', 'zero', 'off'].includes(jitter.value)) bad(jitter, 'expected full|zero|off');
+  const applyDir = child(d, 'dvr_apply');
+  const applyEnv = envValue(env, 'srs.vhost.dvr.dvr_apply');
+  const apply = applyEnv ? applyEnv.split(/\s+/).filter(Boolean) : applyDir && applyDir.args.length > 0 ? applyDir.args : ['all'];
+  return {
+    enabled: on(read(env, 'srs.vhost.dvr.enabled', child(d, 'enabled')), false),
+    apply,
+    plan: (plan?.value as 'session' | 'segment' | undefined) ?? 'session',
+    path: get('dvr_path')?.value ?? './objs/nginx/html/[app]/[stream].[timestamp].flv',
+    duration: number(get('dvr_duration'), 30, { positive: true }),
+    waitKeyframe: notOff(get('dvr_wait_keyframe'), true),
+    timeJitter: (jitter?.value as 'full' | 'zero' | 'off' | undefined) ?? 'full',
+  };
+}
+
+/** One warning per hls/dvr directive srsx does not implement, as `file:line: ...`. */
+export function mediaWarnings(vhost: Directive): string[] {
+  const out: string[] = [];
+  for (const [block, implemented] of [['hls', HLS_IMPLEMENTED], ['dvr', DVR_IMPLEMENTED]] as const) {
+    const b = child(vhost, block);
+    if (!b) continue;
+    for (const c of b.children) {
+      if (!implemented.has(c.name)) out.push(`${at(c.pos)}: vhost.${block}.${c.name} is not implemented by srsx (ignored)`);
+    }
+  }
+  return out;
+}
