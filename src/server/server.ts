@@ -5,6 +5,8 @@ import { apiSharesHttpServer, handleApi, httpError, serveStatic, type MetricsExp
 import type { ListenAddress, ServerConfig } from './config/types.js';
 import { compileMount, type FlvMount } from './http/flv-mount.js';
 import { serveFlvPlayer } from './http/flv-player.js';
+import { createGuardedHttpServer } from './http/limits.js';
+import { guard } from './guard.js';
 import { servePlayers } from './http/players.js';
 import { ClientTable } from './live/clients.js';
 import { newId, SourceRegistry } from './live/registry.js';
@@ -93,7 +95,8 @@ export class LiveServer {
       for (const addr of this.config.listen) {
         const srv = net.createServer({ noDelay: false }, (socket) => {
           if (!this.admit(socket, 'RTMP')) return;
-          new RtmpSession(socket, ctx, newId('rtmp'));
+          const id = newId('rtmp');
+          guard(this.log, id, () => socket.destroy(), () => new RtmpSession(socket, ctx, id))();
         });
         this.bound.rtmp.push(await listen(srv, addr, 'RTMP (listen)'));
         this.servers.push(srv);
@@ -101,20 +104,20 @@ export class LiveServer {
       const cfg = this.config;
       const shared = apiSharesHttpServer(cfg);
       if (cfg.httpServer.enabled) {
-        const srv = http.createServer((req, res) => this.onHttpServer(req, res, shared));
+        const srv = createGuardedHttpServer('http_server', this.log, (req, res) => this.onHttpServer(req, res, shared));
         srv.on('connection', (s: net.Socket) => this.admit(s, 'HTTP'));
         this.bound.http = await listen(srv, cfg.httpServer.listen, 'http_server');
         this.servers.push(srv);
       }
       if (cfg.httpApi.enabled && !shared) {
-        const srv = http.createServer((req, res) => {
+        const srv = createGuardedHttpServer('http_api', this.log, (req, res) => {
           if (!handleApi(req, res, this.apiContext())) httpError(res, 404);
         });
         this.bound.api = await listen(srv, cfg.httpApi.listen, 'http_api');
         this.servers.push(srv);
       }
       if (cfg.exporter.enabled) {
-        const srv = http.createServer((req, res) => {
+        const srv = createGuardedHttpServer('exporter', this.log, (req, res) => {
           if (!this.metrics?.handle(req, res) && !handleApi(req, res, this.apiContext())) httpError(res, 404);
         });
         this.bound.exporter = await listen(srv, cfg.exporter.listen, 'exporter');

@@ -14,6 +14,7 @@ import { clientJson, envelope, streamJson, vhostJson, vhostId } from './shapes.j
 import type { StatsSource } from './stats-source.js';
 import { SummarySampler } from './summaries.js';
 import type { ValgrindApi } from './valgrind.js';
+import { badTarget, tryDecode } from '../http/url.js';
 
 export interface ApiContext {
   stats: StatsSource;
@@ -90,9 +91,20 @@ export function isApiPath(pathname: string, serveRoot = true): boolean {
 export function handleApi(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): boolean {
   const raw = req.url ?? '/';
   // parse against a fixed origin; a leading '//' must stay part of the path, not become a host
-  const url = new URL(`http://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
+  let url: URL;
+  try {
+    url = new URL(`http://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
+  } catch {
+    httpError(res, 400);
+    return true;
+  }
   const pathname = url.pathname;
   if (!isApiPath(pathname, ctx.serveRoot ?? true)) return false;
+  // a malformed percent-escape in the path or query is the client's error: 400, never a throw
+  if (badTarget(raw) !== undefined) {
+    httpError(res, 400);
+    return true;
+  }
   try {
     route(req, res, ctx, url);
   } catch (err) {
@@ -170,11 +182,9 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
     return true;
   }
   const kind = m[1] as 'vhosts' | 'streams' | 'clients';
-  let id: string | undefined;
-  try {
-    id = m[2] ? decodeURIComponent(m[2]) : undefined;
-  } catch {
-    httpError(res, 404);
+  const id = m[2] ? tryDecode(m[2]) : undefined;
+  if (m[2] && id === undefined) {
+    httpError(res, 400);
     return true;
   }
   const page = <T>(items: T[]) => {

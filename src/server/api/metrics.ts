@@ -5,6 +5,7 @@
  * srs_clients_total, srs_clients_errs_total. Values are read from the StatsSource at scrape time.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pathOf } from '../http/url.js';
 import os from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ServerConfig } from '../config/types.js';
@@ -127,7 +128,8 @@ export class MetricsExporter {
    * other paths (SRS serves the whole API there too: mount handleApi next to it).
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    // the path as sent (a target like `//[` is no URL relative to any base: new URL threw)
+    const pathname = pathOf(req.url);
     if (pathname !== '/metrics') return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       httpError(res, 405);

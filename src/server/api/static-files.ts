@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { httpError } from './respond.js';
+import { tryDecode } from '../http/url.js';
 
 const MIME: Record<string, string> = {
   '.ts': 'video/MP2T',
@@ -79,6 +80,7 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, opt
   if (req.method !== 'GET' && req.method !== 'HEAD') return httpError(res, 405);
   const root = path.resolve(opts.cwd ?? process.cwd(), opts.dir);
   const pathname = (req.url ?? '/').split('?')[0]!;
+  if (tryDecode(pathname) === undefined) return httpError(res, 400);
   const candidate = resolveInside(root, pathname);
   if (!candidate) return httpError(res, 404);
 
@@ -100,6 +102,14 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, opt
   if (req.method === 'HEAD') {
     res.end();
     return;
+  }
+  // Open the file only once this response owns the socket: a request pipelined behind others
+  // waits for node to attach it (after the previous response), and when the client leaves first
+  // it never is, so no file descriptor is held for it (5,000 pipelined GETs held 5,000 fds); the
+  // pending wait is garbage with the connection.
+  if (!res.socket) {
+    await new Promise<void>((resolve) => res.once('socket', () => resolve()));
+    if (req.socket.destroyed) return;
   }
   await new Promise<void>((resolve) => {
     const stream = fs.createReadStream(file);

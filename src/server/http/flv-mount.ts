@@ -1,5 +1,6 @@
 import type { VhostConfig } from '../config/types.js';
 import { DEFAULT_VHOST } from '../live/registry.js';
+import { tryDecode } from './url.js';
 
 /** A compiled http_remux mount: `[vhost]/[app]/[stream].flv` → a matcher for request paths. */
 export interface FlvMount {
@@ -42,7 +43,12 @@ export function compileMount(vhost: VhostConfig): FlvMount | undefined {
       const m = re.exec(pathname);
       if (!m) return undefined;
       const groups: Record<string, string> = {};
-      names.forEach((n, i) => (groups[n] = decodeURIComponent(m[i + 1]!)));
+      for (let i = 0; i < names.length; i++) {
+        // a malformed escape matches nothing (the server answers such a path 400 before this)
+        const v = tryDecode(m[i + 1]!);
+        if (v === undefined) return undefined;
+        groups[names[i]!] = v;
+      }
       return { app: groups.app ?? fixedApp ?? '', stream: groups.stream ?? '' };
     },
   };

@@ -17,6 +17,25 @@ export function serveFlvPlayer(
   target: { mount: FlvMount; app: string; stream: string },
   ctx: { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean },
 ): void {
+  // A request pipelined behind another one on the same connection waits until its response
+  // owns the socket (node attaches it when the previous response finishes; an FLV response never
+  // does). Taking the source only then means a client that pipelines FLV requests and leaves
+  // creates no stream: no ghost in the registry or in /api/v1/streams.
+  if (!res.socket) {
+    res.once('socket', () => {
+      if (!req.socket.destroyed) startFlvPlayer(req, res, target, ctx);
+    });
+    return;
+  }
+  startFlvPlayer(req, res, target, ctx);
+}
+
+function startFlvPlayer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: { mount: FlvMount; app: string; stream: string },
+  ctx: { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean },
+): void {
   const { vhost } = target.mount;
   const source = ctx.registry.getOrCreate(vhost, target.app, target.stream);
   const id = newId('flv');
@@ -39,8 +58,10 @@ export function serveFlvPlayer(
     { kind: 'flv' },
     {
       write: (b) => res.write(b),
+      // the backlog of this player: node's ServerResponse.writableLength already includes its
+      // socket's writableLength (adding socket.writableLength again counted those bytes twice)
       get writableLength() {
-        return socket.writableLength + res.writableLength;
+        return res.writableLength;
       },
       close: (reason) => finish(reason),
     },
