@@ -283,7 +283,7 @@ describe('apiSharesHttpServer', () => {
 });
 
 describe('HTTP API robustness', () => {
-  it('a StatsSource that throws costs one request (500), and malformed ids are 404', async () => {
+  it('a StatsSource that throws costs one request (500), and malformed escapes are 400', async () => {
     const broken: StatsSource = {
       summary: () => {
         throw new Error('stats gone');
@@ -308,7 +308,10 @@ describe('HTTP API robustness', () => {
     } finally {
       await new Promise((resolve) => srv.close(resolve));
     }
-    expect(await raw('/api/v1/clients/%E0%A4%A')).toEqual({ status: 404, body: 'Not Found' });
+    // a malformed escape is the client's error: 400 (it threw URIError on the HTTP-FLV path)
+    for (const p of ['/api/v1/clients/%E0%A4%A', '/api/v1/streams/%', '/api/v1/versions?callback=%zz', '/api/v1/vhosts?x=%E0']) {
+      expect([p, await raw(p)]).toEqual([p, { status: 400, body: 'Bad Request' }]);
+    }
     expect((await raw('//api/v1/versions')).status).toBe(404); // not re-rooted onto another "host"
   });
 });
@@ -317,3 +320,76 @@ function httpError404(res: http.ServerResponse): void {
   res.writeHead(404);
   res.end();
 }
+
+describe('http_api auth (SRS SrsHttpAuthMux, srs-bench Http_Api_Basic_Auth)', () => {
+  let srv: http.Server;
+  let url: string;
+  let authStats: FakeStats;
+  const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+
+  beforeAll(async () => {
+    authStats = new FakeStats();
+    // the env form, as srs-bench starts SRS for this case
+    const config = loadConfig({ env: { SRS_HTTP_API_AUTH_ENABLED: 'on', SRS_HTTP_API_AUTH_USERNAME: 'admin', SRS_HTTP_API_AUTH_PASSWORD: 'admin' } });
+    expect(config.httpApi.auth).toEqual({ enabled: true, username: 'admin', password: 'admin' });
+    srv = http.createServer((req, res) => {
+      if (!handleApi(req, res, { stats: authStats, config, now: () => NOW })) httpError404(res);
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => srv.close(resolve));
+  });
+
+  it('answers 200 with admin:admin, 401 with a wrong password or none (WWW-Authenticate: Basic)', async () => {
+    const ok = await fetch(`${url}/api/v1/versions`, { headers: { Authorization: basic('admin:admin') } });
+    expect(ok.status).toBe(200);
+    expect((await ok.json()).code).toBe(0);
+    for (const headers of [{ Authorization: basic('admin:123456') }, {} as Record<string, string>, { Authorization: basic('root:admin') }]) {
+      const r = await fetch(`${url}/api/v1/versions`, { headers });
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Basic realm="SRS"');
+      expect(await r.text()).toBe('');
+    }
+    // not Basic, or no user:password inside: 401 without a challenge, as SRS
+    for (const a of ['Bearer abc', 'Basic ', basic('adminadmin')]) {
+      const r = await fetch(`${url}/api/v1/versions`, { headers: { Authorization: a } });
+      expect([a, r.status, r.headers.get('www-authenticate')]).toEqual([a, 401, null]);
+    }
+  });
+
+  it('the credentials in the URL (http://admin:admin@host/, what srs-bench sends) work', async () => {
+    const r = await new Promise<number>((resolve, reject) => {
+      const u = new URL(`${url}/api/v1/versions`);
+      http.get({ host: u.hostname, port: u.port, path: u.pathname, auth: 'admin:admin' }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(r).toBe(200);
+  });
+
+  it('DELETE, and ?method=DELETE over JSONP, kick nobody without auth', async () => {
+    authStats.kicked = [];
+    expect((await fetch(`${url}/api/v1/clients/ply00002`, { method: 'DELETE' })).status).toBe(401);
+    expect((await fetch(`${url}/api/v1/clients/ply00002?callback=k&method=DELETE`)).status).toBe(401);
+    expect((await fetch(`${url}/api/v1/clients/ply00002`, { method: 'DELETE', headers: { Authorization: basic('admin:x') } })).status).toBe(401);
+    expect(authStats.kicked).toEqual([]);
+    const r = await fetch(`${url}/api/v1/clients/ply00002?callback=k&method=DELETE`, { headers: { Authorization: basic('admin:admin') } });
+    expect(await r.text()).toMatch(/^k\(\{"code":0,/);
+    expect(authStats.kicked).toEqual(['ply00002']);
+  });
+
+  it('applies to /api/ paths only; CORS preflight is answered before it', async () => {
+    expect((await fetch(`${url}/api`)).status).toBe(200); // no "/api/" in it, as SRS
+    expect((await fetch(`${url}/`)).status).toBe(200);
+    const pre = await fetch(`${url}/api/v1/clients/x`, { method: 'OPTIONS', headers: { Origin: 'http://example.com' } });
+    expect(pre.status).toBe(200);
+  });
+
+  it('off by default: no Authorization needed', async () => {
+    expect(loadConfig({ env: {} }).httpApi.auth.enabled).toBe(false);
+    expect((await fetch(`${base}/api/v1/versions`)).status).toBe(200);
+  });
+});

@@ -23,7 +23,7 @@ describe('loadConfig', () => {
     const c = loadConfig({ cwd: dir, env: {} });
     expect(c.source).toBe('<embedded>');
     expect(c.listen).toEqual([{ host: '0.0.0.0', port: 1935 }]);
-    expect(c.httpApi).toEqual({ enabled: true, listen: { host: '0.0.0.0', port: 1985 }, crossdomain: true });
+    expect(c.httpApi).toEqual({ enabled: true, listen: { host: '0.0.0.0', port: 1985 }, crossdomain: true, auth: { enabled: false, username: '', password: '' } });
     expect(c.httpServer).toMatchObject({ enabled: true, listen: { port: 8080 }, dir: './objs/nginx/html' });
     expect(c.pidFile).toBe('./objs/srs.pid');
     expect(c.log).toEqual({ tank: 'console', level: 'trace', file: './objs/srs.log' });

@@ -4,6 +4,7 @@
  * kicks a client), `/metrics` (the exporter). JSONP via `?callback=` (and `?method=` as SRS), CORS
  * per http_api.crossdomain. Query parameters are validated with zod.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { ServerConfig } from '../config/types.js';
@@ -43,6 +44,41 @@ const QuerySchema = z.object({
   count: z.string().optional(),
   check: z.string().optional(),
 });
+
+/**
+ * http_api.auth (SRS's SrsHttpAuthMux): when enabled, a path containing `/api/` needs
+ * `Authorization: Basic base64(username:password)` matching the config. Otherwise 401 with an
+ * empty body; a missing header or wrong credentials also get `WWW-Authenticate` (a header that
+ * is not Basic, or does not decode to user:password, gets the bare 401, as in SRS).
+ */
+export function authorized(req: IncomingMessage, res: ServerResponse, auth: ServerConfig['httpApi']['auth'] | undefined, pathname: string): boolean {
+  if (!auth?.enabled || !pathname.includes('/api/')) return true;
+  const deny = (challenge: boolean) => {
+    const headers: Record<string, string | number> = { 'Content-Length': 0 };
+    if (challenge) headers['WWW-Authenticate'] = 'Basic realm="SRS"';
+    res.writeHead(401, headers);
+    res.end();
+    return false;
+  };
+  const header = req.headers.authorization;
+  if (!header) return deny(true);
+  const at = header.indexOf('Basic ');
+  if (at < 0) return deny(false);
+  const token = header.slice(at + 'Basic '.length).trim();
+  if (!token) return deny(false);
+  const plain = Buffer.from(token, 'base64').toString('utf8');
+  const colon = plain.indexOf(':');
+  if (colon < 0) return deny(false);
+  const same = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
+  // both compared, always (no early exit on the user name)
+  const userOk = same(plain.slice(0, colon), auth.username);
+  const passOk = same(plain.slice(colon + 1), auth.password);
+  return userOk && passOk ? true : deny(true);
+}
 
 /** C's atoi, as SRS reads start/count. */
 function atoi(s: string | undefined): number {
@@ -119,6 +155,9 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
   const pathname = url.pathname;
 
   if (applyCors(req, res, ctx.crossdomain ?? ctx.config.httpApi.crossdomain)) return true;
+  // SRS's SrsHttpAuthMux: behind CORS, in front of every path with /api/ (reads and the
+  // state-changing DELETE, also `?method=DELETE` over JSONP, alike)
+  if (!authorized(req, res, ctx.config.httpApi.auth, pathname)) return true;
 
   const q = QuerySchema.safeParse(Object.fromEntries(url.searchParams));
   if (!q.success) {

@@ -26,7 +26,8 @@ const IMPLEMENTED_ROOT = new Set([
   'daemon', 'http_api', 'http_server', 'exporter', 'vhost', 'is_full',
 ]);
 const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
-  http_api: new Set(['enabled', 'listen', 'crossdomain']),
+  http_api: new Set(['enabled', 'listen', 'crossdomain', 'auth']),
+  'http_api.auth': new Set(['enabled', 'username', 'password']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
   vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'forward', 'http_remux', 'hls', 'dvr']),
@@ -159,6 +160,11 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     enabled: flag('srs.http_api.enabled', child(api, 'enabled'), preferFalse, false),
     listen: endpoint(fromEnv(env, ['srs.http_api.listen']) ?? fromDir(child(api, 'listen')), '1985'),
     crossdomain: flag('srs.http_api.crossdomain', child(api, 'crossdomain'), preferTrue, true),
+    auth: {
+      enabled: flag('srs.http_api.auth.enabled', child(child(api, 'auth'), 'enabled'), preferFalse, false),
+      username: str('srs.http_api.auth.username', child(child(api, 'auth'), 'username'), ''),
+      password: str('srs.http_api.auth.password', child(child(api, 'auth'), 'password'), ''),
+    },
   };
   const hs = child(top, 'http_server');
   const httpServer = {

@@ -37,7 +37,12 @@ export const ServerConfigSchema = z.object({
   }),
   daemon: z.boolean(),
   daemonSet: z.boolean(),
-  httpApi: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, crossdomain: z.boolean() }),
+  httpApi: z.object({
+    enabled: z.boolean(),
+    listen: ListenAddressSchema,
+    crossdomain: z.boolean(),
+    auth: z.object({ enabled: z.boolean(), username: z.string(), password: z.string() }),
+  }),
   httpServer: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, dir: z.string(), crossdomain: z.boolean() }),
   exporter: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, label: z.string(), tag: z.string() }),
   vhosts: z.array(VhostConfigSchema),

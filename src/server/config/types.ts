@@ -67,6 +67,8 @@ export interface ServerConfig {
     enabled: boolean;
     listen: ListenAddress;
     crossdomain: boolean; // CORS, default on
+    /** HTTP Basic auth on /api/ paths (SRS's http_api.auth), default off */
+    auth: { enabled: boolean; username: string; password: string };
   };
   httpServer: {
     enabled: boolean;
