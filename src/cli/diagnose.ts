@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { UserError, ExitCode } from '../errors.js';
 import { hostRoot } from '../host/root.js';
-import { parseNetstatSu } from '../host/proc-net.js';
+import { parseNetstatSamples } from '../host/proc-net.js';
 import { ALL, fullReport, runReports, type What } from '../diagnose/run.js';
 import { renderReport } from '../diagnose/render.js';
 import { FullReportSchema, ReportSchema, worst, type Report } from '../diagnose/report.js';
@@ -38,7 +38,7 @@ export function registerDiagnose(program: Command): void {
     .option('--pid <pid>', 'the server process (default: ./objs/srs.pid, else a process named srs, nginx or node)')
     .option('--name <name>', 'find the server process by name')
     .option('--pidfile <file>', 'read the server pid from this file')
-    .option('--from <file|->', 'udp-drops: analyse pasted `netstat -suna` text from another machine')
+    .option('--from <file|->', 'udp-drops: analyse pasted `netstat -suna` text from another machine (two samples: deltas over --interval, default 30s)')
     .option('--interface <name>', 'net: only this interface (e.g. lo)')
     .option('--json', 'machine-readable output (validated against the report schema)')
     .option('--watch', 'refresh like top until Ctrl-C')
@@ -49,19 +49,20 @@ and the srsx tune command that fixes what it found. Exit code: 0 ok, 1 warn or c
 Examples:
   srsx diagnose                                 everything, 5 s sample
   srsx diagnose udp-drops --interval 30s        netstat -suna && sleep 30 && netstat -suna
-  netstat -suna | srsx diagnose udp-drops --from -
+  (netstat -suna && sleep 30 && netstat -suna) | srsx diagnose udp-drops --from -
   srsx diagnose udp-queue                       netstat -lpun, with owners and queues
   srsx diagnose cpu --pid $(pidof srs)          mpstat -P ALL + softirqs + where the server runs
   srsx diagnose process --name nginx --json
   srsx diagnose net --interface lo --interval 2s`)
-    .action(async (what: string | undefined, opts: DiagnoseOptions) => {
+    .action(async (what: string | undefined, opts: DiagnoseOptions, cmd: Command) => {
       if (what !== undefined && !ALL.includes(what as What)) throw new UserError(`unknown report '${what}'`, { hint: `use one of ${ALL.join(', ')}, or nothing for all` });
       const intervalMs = parseDuration(opts.interval, '--interval');
       const root = hostRoot();
       if (opts.from !== undefined) {
         if (what !== 'udp-drops') throw new UserError('--from goes with udp-drops', { hint: 'srsx diagnose udp-drops --from netstat.txt' });
-        const { counters, seen } = parseNetstatSu(readInput(opts.from));
-        const r = ReportSchema.parse(netstatTextReport(counters, seen));
+        // two samples (netstat -suna && sleep 30 && netstat -suna): --interval is the time between them, the guide's 30 s unless given
+        const between = cmd.getOptionValueSource('interval') === 'default' ? 30 : intervalMs / 1000;
+        const r = ReportSchema.parse(netstatTextReport(parseNetstatSamples(readInput(opts.from)), between));
         if (opts.json) printJson(r);
         else process.stdout.write(renderReport(r));
         if (worst(r.verdicts) !== 'ok') process.exitCode = ExitCode.mismatch;

@@ -29,10 +29,11 @@ export function renderReport(r: Report): string {
     case 'udp-drops':
       parts.push(table(d.counters));
       parts.push(`drop ratio: ${((d.dropRatio as number) * 100).toFixed(3)}%`);
-      if ((d.sockets as unknown[]).length) parts.push(table(d.sockets, 'sockets that dropped'));
+      if ((d.sockets as unknown[]).length) parts.push(table((d.sockets as Row[]).map(({ local, program, pid, dropsDelta, rxQueue, rcvbuf, bufferOrigin }) => ({ local, program, pid, dropped: dropsDelta, recvQ: rxQueue, rcvbuf, buffer: bufferOrigin })), 'sockets that dropped'));
+      if ((d.sendQueueFull as unknown[] | undefined)?.length) parts.push(table((d.sendQueueFull as Row[]).map(({ local, remote, program, pid, txQueue, sndbuf, bufferOrigin }) => ({ local, remote, program, pid, sendQ: txQueue, sndbuf, buffer: bufferOrigin })), 'sockets whose send queue is full'));
       break;
     case 'udp-queue':
-      parts.push(table((d.sockets as Row[]).map(({ local, remote, rxQueue, txQueue, drops, pid, program }) => ({ local, remote, recvQ: rxQueue, sendQ: txQueue, drops, pid, program }))));
+      parts.push(table((d.sockets as Row[]).map(({ local, remote, rxQueue, txQueue, rcvbuf, sndbuf, drops, pid, program }) => ({ local, remote, recvQ: rxQueue, rcvbuf, sendQ: txQueue, sndbuf, drops, pid, program }))));
       break;
     case 'cpu':
       parts.push(table(d.cpus));

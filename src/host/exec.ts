@@ -14,6 +14,7 @@ const PACKAGE_OF: Record<string, string> = {
   prlimit: 'util-linux',
   renice: 'bsdutils',
   netstat: 'net-tools',
+  ss: 'iproute2',
   mpstat: 'sysstat',
   perf: 'linux-perf',
   valgrind: 'valgrind',

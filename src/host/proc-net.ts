@@ -227,3 +227,61 @@ export function parseNetDev(text: string): IfaceCounters[] {
   }
   return out;
 }
+
+// ---------------------------------------------------------------- IP bytes (average datagram size)
+
+/** Bytes and packets IP received (IpExt InOctets and the In*ECT*Pkts counters, which add up to all packets). */
+export const IpInSchema = z.object({ inOctets: z.number(), inPackets: z.number() });
+export type IpIn = z.infer<typeof IpInSchema>;
+
+function ipInFrom(values: Map<string, number>): IpIn | undefined {
+  if (!values.has('InOctets')) return undefined;
+  const pkts = ['InNoECTPkts', 'InECT1Pkts', 'InECT0Pkts', 'InCEPkts'].reduce((s, k) => s + (values.get(k) ?? 0), 0);
+  return IpInSchema.parse({ inOctets: values.get('InOctets'), inPackets: pkts });
+}
+
+/** /proc/net/netstat: the IpExt row pair. */
+export function parseProcNetstatIpExt(text: string): IpIn | undefined {
+  const lines = text.split('\n').filter((l) => l.startsWith('IpExt:'));
+  if (lines.length < 2) return undefined;
+  const names = lines[0]!.split(/\s+/).slice(1);
+  const values = lines[1]!.split(/\s+/).slice(1).map(Number);
+  return ipInFrom(new Map(names.map((n, i) => [n, values[i] ?? 0])));
+}
+
+export async function readIpIn(root: HostRoot): Promise<IpIn | undefined> {
+  const text = await root.readOptional('/proc/net/netstat');
+  return text ? parseProcNetstatIpExt(text) : undefined;
+}
+
+/** One `netstat -su` sample from text: its Udp counters (and which lines were there) and IpExt bytes. */
+export interface NetstatSample {
+  counters: UdpCounters;
+  seen: Array<keyof UdpCounters>;
+  ipIn?: IpIn;
+}
+
+/**
+ * Every sample in `netstat -suna` text: the guide's `netstat -suna && sleep 30 && netstat -suna`
+ * prints two (one "Udp:" section each). Throws a UserError when there is none.
+ */
+export function parseNetstatSamples(text: string): NetstatSample[] {
+  const lines = text.split(/\r?\n/);
+  const starts = lines.flatMap((l, i) => (/^Udp:\s*$/.test(l) ? [i] : []));
+  if (starts.length === 0) return [{ ...parseNetstatSu(text) }]; // throws the clear error
+  return starts.map((start, n) => {
+    const end = starts[n + 1] ?? lines.length;
+    const chunk = lines.slice(start, end);
+    const { counters, seen } = parseNetstatSu(chunk.join('\n'));
+    const ip = new Map<string, number>();
+    const ipAt = chunk.findIndex((l) => /^IpExt:\s*$/.test(l));
+    if (ipAt >= 0) {
+      for (const l of chunk.slice(ipAt + 1)) {
+        const m = /^\s+(\w+): (\d+)$/.exec(l);
+        if (!m) break;
+        ip.set(m[1]!, Number(m[2]));
+      }
+    }
+    return { counters, seen, ipIn: ipInFrom(ip) };
+  });
+}

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSu, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
+import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSamples, parseNetstatSu, parseProcNetstatIpExt, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
+import { parseSs } from '../../src/host/sock-diag.js';
 import { parseProcStat, parseSoftirqs } from '../../src/host/proc-stat.js';
-import { netstatTextReport, udpVerdicts } from '../../src/diagnose/udp.js';
+import { bufferOrigin, netstatTextReport, udpBufferSize, udpRates, udpVerdicts, type SocketFinding } from '../../src/diagnose/udp.js';
 import { ReportSchema } from '../../src/diagnose/report.js';
 import { REPO } from '../helpers/env.js';
 
@@ -28,18 +29,102 @@ describe('UDP counters', () => {
     expect(old.seen).not.toContain('RcvbufErrors');
   });
   it('refuses text that is not netstat output', () => {
+    expect(() => parseNetstatSamples('hello world\n')).toThrow(/not `netstat -su` output/);
+    expect(parseProcNetstatIpExt(fx('proc-net-snmp.txt'))).toBeUndefined();
     expect(() => parseNetstatSu('hello world\n')).toThrow(/not `netstat -su` output/);
     expect(() => parseNetstatSu(fx('proc-net-snmp.txt'))).toThrow(/not `netstat -su` output/);
   });
-  it('judges the guide\'s numbers critical and suggests the 16M buffers', () => {
-    const r = ReportSchema.parse(netstatTextReport(parseNetstatSu(fx('netstat-su-guide.txt')).counters, ['InDatagrams']));
-    expect(r.verdicts[0]).toMatchObject({ level: 'critical', fix: 'srsx tune --udp 16M' });
+  it('one sample (the guide\'s example): critical since boot, and asks for two samples instead of guessing a size', () => {
+    const r = ReportSchema.parse(netstatTextReport(parseNetstatSamples(fx('netstat-su-guide.txt'))));
+    expect(r.verdicts[0]!.level).toBe('critical');
     expect(r.verdicts[0]!.reason).toMatch(/22\.6\d% of received/);
+    expect(r.verdicts[0]!.fix).toMatch(/netstat -suna && sleep 30 && netstat -suna/);
   });
-  it('names the threshold for small drop rates', () => {
-    const base = { InDatagrams: 100000, NoPorts: 0, InErrors: 5, OutDatagrams: 0, RcvbufErrors: 5, SndbufErrors: 0, InCsumErrors: 0, IgnoredMulti: 0 };
-    expect(udpVerdicts(base, 212992, 30)[0]).toMatchObject({ level: 'warn', fix: 'srsx tune --udp 16M' });
-    expect(udpVerdicts({ ...base, RcvbufErrors: 0, InErrors: 0 }, 212992, 30)[0]!.level).toBe('ok');
+  it('two samples (netstat -suna && sleep 30 && netstat -suna): deltas and rates of the first and last, checksum and closed-port verdicts', () => {
+    const samples = parseNetstatSamples(fx('netstat-suna-sleep30-twice-debian12.txt'));
+    expect(samples).toHaveLength(2);
+    expect(samples[0]!.counters).toMatchObject({ InDatagrams: 108, RcvbufErrors: 3492, NoPorts: 180, InCsumErrors: 36 });
+    expect(samples[1]!.ipIn).toEqual({ inOctets: 33681794, inPackets: 35853 });
+    const r = ReportSchema.parse(netstatTextReport(samples, 30));
+    expect(r.intervalS).toBe(30);
+    const rows = r.data.counters as Array<{ counter: string; total: number; delta: number; perSecond: number }>;
+    expect(rows.find((x) => x.counter === 'RcvbufErrors')).toEqual({ counter: 'RcvbufErrors', total: 31331, delta: 27839, perSecond: 928 });
+    const [drops, csum, noports] = r.verdicts;
+    expect(drops!.level).toBe('critical');
+    expect(drops!.reason).toMatch(/^27839 received datagrams dropped in 30s \(first and last of 2 samples\)/);
+    // 28700 arrivals / 30 s × 939-byte packets (IpExt) × 0.2 s × 2 = 360 KB → 1M
+    expect(drops!.reason).toMatch(/956\.7 datagrams\/s × 939 bytes/);
+    expect(drops!.fix).toBe('srsx tune --udp 1M');
+    expect(csum!.reason).toMatch(/^287 datagrams arrived with a bad UDP checksum/);
+    expect(csum!.fix).toMatch(/ethtool/);
+    expect(noports!.reason).toMatch(/^1435 datagrams \(47\.8\/s\) arrived for a port nothing listens on/);
+    expect(r.verdicts).toHaveLength(3);
+  });
+  it('buffer size from the rate: 200 ms of bytes as the kernel charges them, a power of two MiB, never below the current ceiling', () => {
+    expect(udpBufferSize(100_000).text).toBe('1M');
+    expect(udpBufferSize(10 * 1024 * 1024).text).toBe('4M'); // 10 MiB/s × 0.2 × 2 = 4 MiB
+    expect(udpBufferSize(11 * 1024 * 1024).text).toBe('8M');
+    expect(udpBufferSize(100_000, 4194304).text).toBe('4M');
+    expect(udpBufferSize(100_000, 5000000).text).toBe('5000000');
+  });
+  it('whose buffer: the default, the ceiling, or the application\'s SO_RCVBUF', () => {
+    expect(bufferOrigin(212992, 212992, 4194304)).toBe('default');
+    expect(bufferOrigin(8192, 212992, 4194304)).toBe('application');
+    expect(bufferOrigin(8388608, 212992, 4194304)).toBe('ceiling');
+    expect(bufferOrigin(8192, undefined, undefined)).toBe('unknown');
+  });
+  it('a dropping socket with its own small SO_RCVBUF: the fix is in the application, not srsx tune', () => {
+    const delta = { InDatagrams: 100000, NoPorts: 0, InErrors: 5000, OutDatagrams: 0, RcvbufErrors: 5000, SndbufErrors: 0, InCsumErrors: 0, IgnoredMulti: 0 };
+    const rates = udpRates(delta, 10, { inOctets: 105000 * 1000, inPackets: 105000 });
+    const sock: SocketFinding = { local: '127.0.0.1:8000', remote: '0.0.0.0:*', inode: 1, rxQueue: 6912, txQueue: 0, rcvbuf: 8192, sndbuf: 212992, drops: 5000, dropsDelta: 5000, pid: 42, program: 'srs' };
+    const sys = { rmemDefault: 212992, rmemMax: 212992, wmemDefault: 212992, wmemMax: 212992 };
+    const [v] = udpVerdicts(delta, rates, sys, [sock], [], { where: 'in 10s', sockDiag: true });
+    expect(v!.level).toBe('critical');
+    expect(v!.reason).toMatch(/^127\.0\.0\.1:8000 \(srs pid 42\) dropped 5000 received datagrams in 10s/);
+    expect(v!.reason).toMatch(/application set SO_RCVBUF=4096/);
+    expect(v!.fix).toMatch(/^in srs \(pid 42\): set SO_RCVBUF to 8388608 bytes or more/);
+    expect(v!.fix).toMatch(/rmem_max=212992, raise that ceiling first: srsx tune --udp 8M$/);
+    // the same socket on the default buffer: srsx tune is the fix
+    const [d] = udpVerdicts(delta, rates, sys, [{ ...sock, rcvbuf: 212992 }], [], { where: 'in 10s', sockDiag: true });
+    expect(d!.fix).toBe('srsx tune --udp 8M');
+    expect(d!.reason).toMatch(/the default net\.core\.rmem_default=212992/);
+    // few drops: warn; none: ok
+    const few = { ...delta, RcvbufErrors: 5, InErrors: 5 };
+    expect(udpVerdicts(few, udpRates(few, 30), {}, [], [], { where: 'in 30s', sockDiag: true })[0]!.level).toBe('warn');
+    expect(udpVerdicts({ ...delta, RcvbufErrors: 0, InErrors: 0 }, rates, sys, [], [], { where: 'in 10s', sockDiag: true })[0]!.level).toBe('ok');
+  });
+  it('send buffer errors speak of sent datagrams and name the full send queue', () => {
+    const delta = { InDatagrams: 0, NoPorts: 0, InErrors: 0, OutDatagrams: 900, RcvbufErrors: 0, SndbufErrors: 100, InCsumErrors: 0, IgnoredMulti: 0 };
+    const full = { local: '127.0.0.1:5000', remote: '127.0.0.1:6000', inode: 1, rxQueue: 0, txQueue: 8000, rcvbuf: 212992, sndbuf: 9216, drops: 0, pid: 7, program: 'blaster' };
+    const [v] = udpVerdicts(delta, udpRates(delta, 2), { wmemDefault: 212992, wmemMax: 212992 }, [], [full], { where: 'in 2s', sockDiag: true });
+    expect(v!.reason).toMatch(/^100 datagrams could not be sent in 2s/);
+    expect(v!.reason).not.toMatch(/received/);
+    expect(v!.reason).toMatch(/127\.0\.0\.1:5000 \(blaster pid 7\) Send-Q 8000 of its 9216-byte send buffer \(SO_SNDBUF set by the application\)/);
+    expect(v!.fix).toMatch(/^in blaster \(pid 7\): set SO_SNDBUF/);
+  });
+});
+
+describe('sock_diag (ss) output captured on this VM', () => {
+  it('UDP: each socket\'s own buffers (skmem rb/tb), queue, drops, owner and inode', () => {
+    const socks = parseSs(fx('ss-uHOnapme-debian12.txt'));
+    expect(socks).toHaveLength(4);
+    const tiny = socks.find((s) => s.local === '127.0.0.1:40001')!;
+    expect(tiny).toMatchObject({ state: 'UNCONN', recvQ: 6912, users: [{ program: 'python3', fd: 3 }] });
+    expect(tiny.skmem).toMatchObject({ r: 6912, rb: 8192, t: 0, tb: 212992, d: 297 });
+    expect(tiny.inode).toBeGreaterThan(0);
+    expect(socks.find((s) => s.local === '127.0.0.1:40002')!.skmem).toMatchObject({ rb: 212992, d: 208 });
+    expect(socks.find((s) => s.local === '[::1]:40003')!.peer).toBe('[::]:*');
+    expect(tiny.tcp).toBeNull();
+  });
+  it('TCP: Send-Q, not-sent bytes, acked bytes and receive-window-limited time of a player that stopped reading', () => {
+    const socks = parseSs(fx('ss-tHOnpmei-stalled-debian12.txt'));
+    const stalled = socks.find((s) => s.local === '127.0.0.1:1935' && s.sendQ > 0)!;
+    expect(stalled.sendQ).toBe(2805760);
+    expect(stalled.tcp).toMatchObject({ bytesAcked: 4096, notsent: 2805760, rwndLimitedMs: 2424, busyMs: 2424, lastSndMs: 2424, retrans: 0 });
+    const healthy = socks.find((s) => s.local === '127.0.0.1:1935' && s.sendQ === 0)!;
+    expect(healthy.tcp).toMatchObject({ bytesAcked: 47000, rwndLimitedMs: null });
+    expect(parseSs('ESTAB 0 0 1.2.3.4:5 6.7.8.9:10 users:(("npm install x",pid=1,fd=2)) retrans:0/5 rto:200 segs_out:9')[0]!.tcp).toMatchObject({ retrans: 5, segsOut: 9 });
+    expect(parseSs('ESTAB 0 0 1.2.3.4:5 6.7.8.9:10 users:(("npm install x",pid=1,fd=2))')[0]!.users).toEqual([{ program: 'npm install x', pid: 1, fd: 2 }]);
   });
 });
 
