@@ -30,10 +30,11 @@ const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   'http_api.auth': new Set(['enabled', 'username', 'password']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
-  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'forward', 'http_remux', 'hls', 'dvr']),
+  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr']),
   'vhost.hls': HLS_IMPLEMENTED,
   'vhost.dvr': DVR_IMPLEMENTED,
   'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs']),
+  'vhost.publish': new Set(['firstpkt_timeout', 'normal_timeout']),
   'vhost.forward': new Set(['enabled', 'destination']),
   'vhost.http_remux': new Set(['enabled', 'mount']),
 };
@@ -244,6 +245,10 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
       queueLength: num(src('srs.vhost.play.queue_length', child(play, 'queue_length')), 30, decimal),
       mwLatencyMs: num(src('srs.vhost.play.mw_latency', child(play, 'mw_latency')), 350, wholeNumber),
       mwMsgs,
+    },
+    publish: {
+      firstPktTimeoutMs: num(src('srs.vhost.publish.firstpkt_timeout', child(child(v, 'publish'), 'firstpkt_timeout')), 20_000, wholeNumber),
+      normalTimeoutMs: num(src('srs.vhost.publish.normal_timeout', child(child(v, 'publish'), 'normal_timeout')), 5_000, wholeNumber),
     },
     forward: {
       enabled: preferFalse(arg0(child(fwd, 'enabled'))),

@@ -17,6 +17,7 @@ export const VhostConfigSchema = z.object({
     mwLatencyMs: z.number().int().min(0),
     mwMsgs: z.number().int().min(0).max(128),
   }),
+  publish: z.object({ firstPktTimeoutMs: z.number().int().min(0), normalTimeoutMs: z.number().int().min(0) }),
   forward: z.object({ enabled: z.boolean(), destinations: z.array(z.string().min(1)) }),
   httpRemux: z.object({ enabled: z.boolean(), mount: z.string().min(1) }),
   chunkSize: z.number().int().positive().optional(),

@@ -24,8 +24,16 @@ export interface PlayConfig {
   queueLength: number;
   /** merged-write latency in ms (play { mw_latency } default 350) */
   mwLatencyMs: number;
-  /** mw_msgs: max messages merged in one write (default 8) */
+  /** mw_msgs: a batch goes out after mw_latency once it holds more than this many messages (SRS; default 8, 0 with min_latency) */
   mwMsgs: number;
+}
+
+/** vhost publish { firstpkt_timeout; normal_timeout; } (ms; SRS's defaults 20000 and 5000) */
+export interface PublishConfig {
+  /** a publisher that sends no media this long after publish is closed */
+  firstPktTimeoutMs: number;
+  /** a publisher whose media stops for this long is closed (and the stream freed) */
+  normalTimeoutMs: number;
 }
 
 export interface HttpRemuxConfig {
@@ -40,6 +48,7 @@ export interface VhostConfig {
   minLatency: boolean; // min_latency on: flush every message
   tcpNodelay: boolean;
   play: PlayConfig;
+  publish: PublishConfig;
   forward: ForwardConfig;
   httpRemux: HttpRemuxConfig;
   /** chunk_size for this vhost (falls back to the global chunk_size) */
