@@ -1,0 +1,4 @@
+export * from './avc.js';
+export * from './rtp.js';
+export * from './packetizer.js';
+export * from './depacketizer.js';
