@@ -54,15 +54,15 @@ describe('the players page in headless chromium', () => {
     started.add(publishRtmp(`rtmp://127.0.0.1:${server.rtmp}/live/flv`, 20).child);
     await sleep(1000);
     const page = await open(`http://localhost:${server.http}/players/flv.html?app=live&stream=flv`);
-    const info = await waitInPage(page, () => (window as any).srsx.mediaInfo, 10_000, 'media info');
+    const info = await waitInPage(page, () => (globalThis as any).srsx.mediaInfo, 10_000, 'media info');
     expect(String(info.videoCodec)).toMatch(/^avc1\.42/); // baseline
     expect(String(info.audioCodec)).toMatch(/^mp4a\.40/);
-    const first = await waitInPage(page, () => { const s = (window as any).srsx.videoStats(); return s.totalVideoFrames > 25 && s; }, 10_000, 'frames decoded');
+    const first = await waitInPage(page, () => { const s = (globalThis as any).srsx.videoStats(); return s.totalVideoFrames > 25 && s; }, 10_000, 'frames decoded');
     await sleep(2000);
-    const later = await page.evaluate(() => (window as any).srsx.videoStats());
+    const later = await page.evaluate(() => (globalThis as any).srsx.videoStats());
     expect(later.totalVideoFrames).toBeGreaterThan(first.totalVideoFrames + 25);
     expect(later.currentTime).toBeGreaterThan(first.currentTime);
     expect(later.width).toBe(320);
-    expect(await page.evaluate(() => (window as any).srsx.error)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
   }, 30_000);
 });
