@@ -12,6 +12,7 @@ import { parseEndpoint } from './check.js';
 import { ServerConfigSchema } from './schema.js';
 import type { ListenAddress, ServerConfig, VhostConfig } from './types.js';
 import { buildDvr, buildHls, DVR_IMPLEMENTED, HLS_IMPLEMENTED } from './media.js';
+import { buildRtcServer, buildVhostRtc, RTC_SERVER_IMPLEMENTED, VHOST_RTC_IMPLEMENTED } from './rtc.js';
 
 export class ConfigValueError extends UserError {
   constructor(where: string, detail: string, hint?: string) {
@@ -23,14 +24,16 @@ export class ConfigValueError extends UserError {
 /** What srsx implements; everything else SRS allows gets one "not implemented" warning. */
 const IMPLEMENTED_ROOT = new Set([
   'listen', 'pid', 'chunk_size', 'srs_log_tank', 'srs_log_level', 'srs_log_level_v2', 'srs_log_file', 'max_connections',
-  'daemon', 'http_api', 'http_server', 'exporter', 'vhost', 'is_full',
+  'daemon', 'http_api', 'http_server', 'exporter', 'vhost', 'is_full', 'rtc_server',
 ]);
 const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   http_api: new Set(['enabled', 'listen', 'crossdomain', 'auth']),
   'http_api.auth': new Set(['enabled', 'username', 'password']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
-  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr']),
+  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr', 'rtc']),
+  rtc_server: RTC_SERVER_IMPLEMENTED,
+  'vhost.rtc': VHOST_RTC_IMPLEMENTED,
   'vhost.hls': HLS_IMPLEMENTED,
   'vhost.dvr': DVR_IMPLEMENTED,
   'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs']),
@@ -211,6 +214,7 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     httpApi,
     httpServer,
     exporter,
+    rtcServer: buildRtcServer(root, env),
     vhosts,
     warnings,
   };
@@ -261,5 +265,6 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
     chunkSize: vchunk ? num(vchunk, 60000, wholeNumber) : globalChunk,
     hls: buildHls(v, env),
     dvr: buildDvr(v, env),
+    rtc: buildVhostRtc(v, env),
   };
 }

@@ -32,7 +32,8 @@ const ROOT_BLOCKS: Record<string, { allowed: Set<string>; nested?: Record<string
   stats: { allowed: set('enabled network disk') },
   rtc_server: {
     allowed: set(`enabled listen dir candidate ecdsa tcp encrypt reuseport merge_nalus black_hole protocol ip_family
-      api_as_candidates resolve_api_domain keep_api_domain use_auto_detect_network_ip`),
+      api_as_candidates resolve_api_domain keep_api_domain use_auto_detect_network_ip
+      recvbuf sendbuf`), // recvbuf/sendbuf: srsx's UDP socket buffers (SRS hard-codes 10 MB)
   },
   exporter: { allowed: set('enabled listen label tag') },
 };

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ServerConfig } from './types.js';
 import { DvrConfigSchema, HlsConfigSchema } from './media.js';
+import { RtcServerConfigSchema, VhostRtcConfigSchema } from './rtc.js';
 
 const port = z.number().int().min(1).max(65535);
 export const ListenAddressSchema = z.object({ host: z.string().min(1), port });
@@ -23,6 +24,7 @@ export const VhostConfigSchema = z.object({
   chunkSize: z.number().int().positive().optional(),
   hls: HlsConfigSchema,
   dvr: DvrConfigSchema,
+  rtc: VhostRtcConfigSchema,
 });
 
 export const ServerConfigSchema = z.object({
@@ -46,6 +48,7 @@ export const ServerConfigSchema = z.object({
   }),
   httpServer: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, dir: z.string(), crossdomain: z.boolean() }),
   exporter: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, label: z.string(), tag: z.string() }),
+  rtcServer: RtcServerConfigSchema,
   vhosts: z.array(VhostConfigSchema),
   warnings: z.array(z.string()),
 }) satisfies z.ZodType<ServerConfig>;

@@ -5,6 +5,7 @@
  */
 
 import type { DvrConfig, HlsConfig } from './media.js';
+import type { RtcServerConfig, VhostRtcConfig } from './rtc.js';
 export type { DvrConfig, HlsConfig } from './media.js';
 
 export interface ListenAddress {
@@ -55,6 +56,8 @@ export interface VhostConfig {
   chunkSize?: number;
   hls: HlsConfig;
   dvr: DvrConfig;
+  /** vhost rtc { } (WebRTC) */
+  rtc: VhostRtcConfig;
 }
 
 export interface ServerConfig {
@@ -91,6 +94,8 @@ export interface ServerConfig {
     label: string;
     tag: string;
   };
+  /** rtc_server { } (the WebRTC UDP port) */
+  rtcServer: RtcServerConfig;
   vhosts: VhostConfig[];
   /** directives parsed but not implemented by srsx: one warning each, as `file:line: directive` */
   warnings: string[];
