@@ -14,6 +14,7 @@ import { LiveStats } from './live/stats.js';
 import type { Logger } from './log.js';
 import { RtmpSession, type SessionContext } from './rtmp/session.js';
 import { Forwarder } from './forward.js';
+import { MediaOutputs } from './hls/outputs.js';
 import { ValgrindApi } from './api/valgrind.js';
 import { loadNativeAddon } from '../native/addon.js';
 
@@ -39,6 +40,8 @@ export class LiveServer {
   private metricsFactory: ((stats: LiveStats, config: ServerConfig) => MetricsExporter) | undefined;
   private mounts: FlvMount[] = [];
   private forwarder: Forwarder;
+  /** HLS, DVR and HTTP-TS/AAC/MP3: one muxer per stream, as source taps */
+  readonly media: MediaOutputs;
   private readonly valgrind = new ValgrindApi(loadNativeAddon);
   /** actual bound ports by role (useful with port 0 in tests) */
   readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number } = { rtmp: [] };
@@ -50,6 +53,7 @@ export class LiveServer {
     this.stats = new LiveStats(this.registry, this.clients);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
+    this.media = new MediaOutputs(this.registry, this.clients, this.log);
   }
 
   private compileMounts(): FlvMount[] {
@@ -145,6 +149,7 @@ export class LiveServer {
         }
       }
     }
+    if (this.media.handleHttp(req, res, pathname)) return;
     if (shared && handleApi(req, res, this.apiContext(false))) return;
     if (servePlayers(req, res)) return;
     serveStatic(req, res, { dir: this.config.httpServer.dir, crossdomain: this.config.httpServer.crossdomain }).catch((err) => {
@@ -168,12 +173,14 @@ export class LiveServer {
     else if (this.metricsFactory) this.metrics = this.metricsFactory(this.stats, config);
     else notes.push('exporter turned on: restart srsx serve to start it');
     this.forwarder.configure(config);
+    this.media.configure(config);
     return notes;
   }
 
   /** Stops listening and ends every connection. */
   async stop(): Promise<void> {
     this.forwarder.stop();
+    this.media.stop();
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Asynchronous, ordered file work for one muxer (HLS stream or DVR recording). Jobs run one
+ * after the other off the live path; a caller checks `backlogged` first and drops work (with a
+ * warning) instead of queueing without bound when the disk is slower than the stream.
+ */
+export class DiskQueue {
+  private tail: Promise<void> = Promise.resolve();
+  pendingJobs = 0;
+  pendingBytes = 0;
+  errors = 0;
+  lastError: string | undefined;
+  private readonly dirs = new Set<string>();
+
+  constructor(
+    private readonly onError: (what: string) => void,
+    readonly maxBytes = 64 * 1024 * 1024,
+    readonly maxJobs = 64,
+  ) {}
+
+  get backlogged(): boolean {
+    return this.pendingBytes > this.maxBytes || this.pendingJobs > this.maxJobs;
+  }
+
+  /** Runs `job` after every job queued before it; `bytes` counts toward the backlog until it ends. */
+  run(what: string, job: () => Promise<void>, bytes = 0): Promise<void> {
+    this.pendingJobs++;
+    this.pendingBytes += bytes;
+    const p = this.tail.then(job).then(
+      () => undefined,
+      (err: unknown) => {
+        this.errors++;
+        this.lastError = `${what}: ${(err as Error).message}`;
+        this.onError(this.lastError);
+      },
+    ).finally(() => {
+      this.pendingJobs--;
+      this.pendingBytes -= bytes;
+    });
+    this.tail = p;
+    return p;
+  }
+
+  /** Resolves when everything queued so far is done. */
+  idle(): Promise<void> {
+    return this.tail;
+  }
+
+  async mkdirFor(file: string): Promise<void> {
+    const dir = path.dirname(file);
+    if (this.dirs.has(dir)) return;
+    await fs.promises.mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
+  /** Writes `parts` to `file` through `file.tmp` and a rename, so a reader never sees half a file. */
+  writeAtomic(file: string, parts: Buffer[], what = file): Promise<void> {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    return this.run(
+      `write ${what}`,
+      async () => {
+        await this.mkdirFor(file);
+        const tmp = `${file}.tmp`;
+        const fh = await fs.promises.open(tmp, 'w');
+        try {
+          await writeAll(fh, parts);
+        } finally {
+          await fh.close();
+        }
+        await fs.promises.rename(tmp, file);
+      },
+      size,
+    );
+  }
+
+  unlink(file: string): Promise<void> {
+    return this.run(`remove ${file}`, async () => {
+      await fs.promises.unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    });
+  }
+}
+
+/** writev in slices (IOV_MAX is 1024 on Linux). */
+export async function writeAll(fh: fs.promises.FileHandle, parts: Buffer[]): Promise<void> {
+  for (let i = 0; i < parts.length; i += 512) {
+    const slice = parts.slice(i, i + 512);
+    let want = 0;
+    for (const p of slice) want += p.length;
+    const { bytesWritten } = await fh.writev(slice);
+    if (bytesWritten !== want) {
+      // short write: finish the rest one by one
+      let skip = bytesWritten;
+      for (const p of slice) {
+        if (skip >= p.length) {
+          skip -= p.length;
+          continue;
+        }
+        await fh.write(p.subarray(skip));
+        skip = 0;
+      }
+    }
+  }
+}
