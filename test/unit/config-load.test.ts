@@ -139,7 +139,6 @@ describe('loadConfig', () => {
     ['bad-port.conf', 'listen 99999;\n', /listen\.port|expected a port/],
     ['bad-ip.conf', 'listen 1.2.3:1935;\n', /listen\.ip=1\.2\.3 is invalid/],
     ['bad-num.conf', 'listen 1935;\nmax_connections lots;\n', /^bad-num\.conf:2:1: max_connections: expected a whole number, got 'lots'$/],
-    ['bad-level.conf', 'listen 1935;\nsrs_log_level loud;\n', /^bad-level\.conf:2:1: srs_log_level: expected one of/],
     ['illegal.conf', 'listen 1935;\nvhost v { play { warp_speed on; } }\n', /^invalid config: illegal\.conf:2:18: illegal vhost\.play\.warp_speed of v$/],
     ['typo.conf', 'listen 1935;\nvhost v { play { gop_cahce on; } }\n', /illegal vhost\.play\.gop_cahce of v \(did you mean gop_cache\?\)/],
     ['typo-root.conf', 'listen 1935;\nhttp_apis { }\n', /^invalid config: typo-root\.conf:2:1: illegal directive http_apis \(did you mean http_api\?\)$/],

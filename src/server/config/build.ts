@@ -82,12 +82,17 @@ function fromDir(d: Directive | undefined): Src | undefined {
 const preferTrue = (v: string) => v !== 'off';
 const preferFalse = (v: string) => v === 'on';
 
-const wholeNumber = z.string().regex(/^\d+$/, 'expected a whole number').transform(Number);
-const decimal = z.string().regex(/^\d+(\.\d+)?$/, 'expected a number').transform(Number);
+// SRS reads numbers with atoi/atof: the leading number counts and a unit after it is ignored
+// (`mw_latency 350ms;` is 350, `queue_length 10s;` is 10). srsx does the same, with a warning.
+const wholeNumber = z.string().regex(/^\d+/, 'expected a whole number').transform((t) => Number(/^\d+/.exec(t)![0]));
+const decimal = z.string().regex(/^\d+(\.\d+)?/, 'expected a number').transform((t) => Number(/^\d+(\.\d+)?/.exec(t)![0]));
+/** notes from num() for the config being built (buildServerConfig drains them into its warnings) */
+let numberNotes: string[] = [];
 
 function num(src: Src | undefined, dflt: number, schema: z.ZodType<number, string>, range?: [number, number]): number {
   if (!src) return dflt;
   const r = schema.safeParse(src.value);
+  if (r.success && !/^\d+(\.\d+)?$/.test(src.value)) numberNotes.push(`${src.where}: '${src.value}' is read as ${r.data}, as SRS does (the text after the number is ignored)`);
   if (!r.success) throw new ConfigValueError(src.where, `${r.error.issues[0]?.message ?? 'invalid'}, got '${src.value}'`);
   if (range && (r.data < range[0] || r.data > range[1])) {
     throw new ConfigValueError(src.where, `expected a value in [${range[0]}, ${range[1]}], got '${src.value}'`);
@@ -118,6 +123,7 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
   const { env } = opts;
   const top: Directive = { name: '', args: [], children: root, block: true, pos: { file: opts.source, line: 1, column: 1 } };
   const warnings = [...notes, ...unimplementedWarnings(root)];
+  numberNotes = [];
 
   // listen (SRS_LISTEN is a space-separated list)
   const listenEnv = fromEnv(env, ['srs.listen']);
@@ -143,10 +149,11 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     if (!l) throw new ConfigValueError(v2.where, `expected one of ${Object.keys(LOG_LEVEL_V2).join('|')}, got '${v2.value}'`);
     level = l;
   } else if (v1) {
-    if (!(LOG_LEVELS as readonly string[]).includes(v1.value)) {
-      throw new ConfigValueError(v1.where, `expected one of ${LOG_LEVELS.join('|')}, got '${v1.value}'`);
-    }
-    level = v1.value as LogLevel;
+    // SRS takes any value here (an unknown one disables its log); srsx reads v2's names too
+    // (`srs_log_level debug;` is info) and keeps trace for anything else, with a warning
+    if ((LOG_LEVELS as readonly string[]).includes(v1.value)) level = v1.value as LogLevel;
+    else if (LOG_LEVEL_V2[v1.value]) level = LOG_LEVEL_V2[v1.value]!;
+    else warnings.push(`${v1.where}: '${v1.value}' is not one of ${LOG_LEVELS.join('|')}: logging at trace`);
   }
   const logFile = (fromEnv(env, ['srs.srs_log_file', 'srs.log_file']) ?? fromDir(child(top, 'srs_log_file')))?.value ?? './objs/srs.log';
 
@@ -216,8 +223,9 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     exporter,
     rtcServer: buildRtcServer(root, env),
     vhosts,
-    warnings,
+    warnings: [...warnings, ...numberNotes],
   };
+  numberNotes = [];
   const r = ServerConfigSchema.safeParse(cfg);
   if (!r.success) {
     const issue = r.error.issues[0]!;

@@ -70,13 +70,45 @@ function resolveFile(opts: LoadOptions): { display: string; abs: string } | unde
   return { display: file, abs: path.resolve(cwd, file) };
 }
 
-function readText(abs: string, display: string): string {
+/** A config file (or all the files one config includes together) larger than this is refused. */
+export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_CONFIG_TOTAL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a config or include file: a regular file of at most MAX_CONFIG_FILE_BYTES. Opened
+ * non-blocking and checked with fstat before reading, so a FIFO, a device or /dev/zero never
+ * blocks or fills memory (a reload reading one would stall every player). `budget.bytes` counts
+ * what one parse has read so far.
+ */
+export function readConfigFile(abs: string, budget: { bytes: number } = { bytes: 0 }): string {
+  const fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
-    return fs.readFileSync(abs, 'utf8');
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error(`not a regular file (${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'a device or socket'})`);
+    if (st.size > MAX_CONFIG_FILE_BYTES) throw new Error(`${st.size} bytes, more than the ${MAX_CONFIG_FILE_BYTES} a config file may have`);
+    budget.bytes += st.size;
+    if (budget.bytes > MAX_CONFIG_TOTAL_BYTES) throw new Error(`the config and its includes exceed ${MAX_CONFIG_TOTAL_BYTES} bytes`);
+    // at most the size fstat saw (a file that keeps growing is read up to that point)
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const got = fs.readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readText(abs: string, display: string, budget: { bytes: number }): string {
+  try {
+    return readConfigFile(abs, budget);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError(`no config file at ${display}`, { hint: 'give an existing file with -c, e.g. -c conf/srs.conf' });
-    throw new UserError(`cannot read config file ${display}: ${(err as Error).message}`, { hint: 'check the path and its permissions' });
+    throw new UserError(`cannot read config file ${display}: ${(err as Error).message}`, { hint: 'give a regular file (at most 4 MiB) and check its permissions' });
   }
 }
 
@@ -103,8 +135,9 @@ function parseAll(opts: LoadOptions): Parsed {
   const cwd = opts.cwd ?? process.cwd();
   const f = resolveFile(opts);
   const display = f?.display ?? EMBEDDED;
-  const text = f ? readText(f.abs, f.display) : DEFAULT_CONF;
-  const root = parseConf(text, display, { readInclude: (inc) => fs.readFileSync(path.resolve(cwd, inc), 'utf8') });
+  const budget = { bytes: 0 };
+  const text = f ? readText(f.abs, f.display, budget) : DEFAULT_CONF;
+  const root = parseConf(text, display, { readInclude: (inc) => readConfigFile(path.resolve(cwd, inc), budget) });
   expandAll(root, env);
   const notes = transformOldForms(root);
   return { root, notes, display, source: f?.abs ?? EMBEDDED, env };

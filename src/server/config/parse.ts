@@ -6,6 +6,9 @@
  * - "..." and '...' quote without escapes; the closing quote must be followed by space, `;` or `{`; `""` is dropped;
  * - `include f1 [f2 ...];` at any level splices the files' directives in (paths relative to the cwd).
  * Errors carry file:line:column and what was expected.
+ * Bounded: blocks nest at most MAX_BLOCK_DEPTH deep (100,000 nested `a {` is a config error, not a
+ * stack overflow), includes at most MAX_INCLUDE_DEPTH deep and MAX_INCLUDE_FILES in all (a file
+ * including itself twice per level would otherwise read 2^16 files).
  */
 import { UserError } from '../../errors.js';
 import type { Directive, SourcePos } from './directive.js';
@@ -28,9 +31,16 @@ export interface ParseOptions {
   readInclude?: IncludeReader;
   /** current include depth; a cycle of includes stops at maxIncludeDepth */
   depth?: number;
+  /** block nesting of the include directive that led here (blocks nest across includes) */
+  level?: number;
+  /** includes read so far in this parse (shared by nested includes) */
+  budget?: { files: number };
 }
 
-const MAX_INCLUDE_DEPTH = 16;
+export const MAX_INCLUDE_DEPTH = 16;
+/** SRS's own configs nest 4 deep (vhost > transcode > engine > ...). */
+export const MAX_BLOCK_DEPTH = 64;
+export const MAX_INCLUDE_FILES = 256;
 
 const enum End {
   Entire, // ';'
@@ -54,6 +64,14 @@ function isSpace(ch: string): boolean {
 function show(ch: string): string {
   if (ch === '\n') return 'end of line';
   return `'${ch}'`;
+}
+
+function endOfLine(pos: SourcePos, name: string): ConfigSyntaxError {
+  return new ConfigSyntaxError(
+    pos,
+    `unexpected end of line in directive '${name}', expecting ';' or '{' on the same line`,
+    'SRS directives cannot span lines: put the whole directive and its ; on one line',
+  );
 }
 
 class Lexer {
@@ -123,13 +141,7 @@ class Lexer {
 
       if (ch === '\n' || ch === '\r') {
         comment = false;
-        if (args.length > 0) {
-          throw new ConfigSyntaxError(
-            this.posOf(chLine, chCol),
-            `unexpected end of line in directive '${args[0]}', expecting ';' or '{' on the same line`,
-            'SRS directives cannot span lines: put the whole directive and its ; on one line',
-          );
-        }
+        if (args.length > 0) throw endOfLine(this.posOf(chLine, chCol), args[0]!);
       }
       if (comment) continue;
 
@@ -196,6 +208,8 @@ class Lexer {
         pushWord(this.i - 1);
         if (ch === ';') return { args, argPos, end: End.Entire, endPos: this.posOf(chLine, chCol) };
         if (ch === '{') return { args, argPos, end: End.BlockStart, endPos: this.posOf(chLine, chCol) };
+        // a word that ends the line ("listen\n1935;"): SRS refuses it, as it does "listen 1935\n;"
+        if ((ch === '\n' || ch === '\r') && args.length > 0) throw endOfLine(this.posOf(chLine, chCol), args[0]!);
       }
     }
   }
@@ -208,10 +222,10 @@ class Lexer {
 export function parseConf(text: string, file: string, opts: ParseOptions = {}): Directive[] {
   const lexer = new Lexer(text, file);
   const depth = opts.depth ?? 0;
-  return parseBlock(lexer, file, opts, depth, undefined);
+  return parseBlock(lexer, file, { ...opts, budget: opts.budget ?? { files: 0 } }, depth, undefined, opts.level ?? 0);
 }
 
-function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: number, open: Directive | undefined): Directive[] {
+function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: number, open: Directive | undefined, level: number): Directive[] {
   const out: Directive[] = [];
   for (;;) {
     const tok = lexer.next();
@@ -231,7 +245,12 @@ function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: numbe
     if (name !== 'include') {
       const d: Directive = { name: name!, args, children: [], block: tok.end === End.BlockStart, pos };
       out.push(d);
-      if (tok.end === End.BlockStart) d.children = parseBlock(lexer, file, opts, depth, d);
+      if (tok.end === End.BlockStart) {
+        if (level + 1 > MAX_BLOCK_DEPTH) {
+          throw new ConfigSyntaxError(pos, `blocks nested deeper than ${MAX_BLOCK_DEPTH} levels`, 'close the blocks that are open: each { needs its }');
+        }
+        d.children = parseBlock(lexer, file, opts, depth, d, level + 1);
+      }
       continue;
     }
     if (tok.end === End.BlockStart) {
@@ -245,6 +264,9 @@ function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: numbe
       throw new ConfigSyntaxError(pos, `include nested deeper than ${MAX_INCLUDE_DEPTH} levels (an include cycle?)`);
     }
     args.forEach((inc, k) => {
+      if (++opts.budget!.files > MAX_INCLUDE_FILES) {
+        throw new ConfigSyntaxError(tok.argPos[k + 1]!, `more than ${MAX_INCLUDE_FILES} include files in one config`, 'include each file once');
+      }
       let text: string;
       try {
         text = opts.readInclude!(inc);
@@ -255,7 +277,7 @@ function parseBlock(lexer: Lexer, file: string, opts: ParseOptions, depth: numbe
           'include paths are relative to the working directory, as in SRS',
         );
       }
-      out.push(...parseConf(text, inc, { ...opts, depth: depth + 1 }));
+      for (const d of parseConf(text, inc, { ...opts, depth: depth + 1, level })) out.push(d);
     });
   }
 }
