@@ -92,7 +92,11 @@ export function sizeText(bytes: number): string {
  * force: tune --udp also sets it, and must not lower it).
  */
 export function udpBufferSize(bytesPerSecond: number, current = 0): { bytes: number; text: string } {
-  const need = Math.max(1, bytesPerSecond * BUFFER_SECONDS * TRUESIZE_FACTOR);
+  return pow2MiB(bytesPerSecond * BUFFER_SECONDS * TRUESIZE_FACTOR, current);
+}
+
+/** The smallest power of two MiB that holds `need` bytes, never below `current`. */
+export function pow2MiB(need: number, current = 0): { bytes: number; text: string } {
   let mb = 1;
   while (mb * MB < need) mb *= 2;
   const bytes = Math.max(mb * MB, current);
@@ -178,11 +182,14 @@ export function udpVerdicts(
       explained += s.dropsDelta;
       const head = `${who(s)} dropped ${s.dropsDelta} received datagrams ${where} (RcvbufErrors ${delta.RcvbufErrors}, ${pct(ratio)} of received; threshold: any, critical at 1%)`;
       if (origin === 'application') {
-        const ceiling = sys.rmemMax !== undefined && sys.rmemMax < size.bytes ? `; the kernel caps SO_RCVBUF at net.core.rmem_max=${sys.rmemMax}, raise that ceiling first: srsx tune --udp ${size.text}` : `; net.core.rmem_max=${sys.rmemMax ?? '?'} allows it`;
+        // SO_RCVBUF asks for half of what the socket gets (the kernel doubles it for skb overhead)
+        const app = udpBufferSize(rates.bytesPerS);
+        const want = app.bytes / 2;
+        const ceiling = sys.rmemMax !== undefined && sys.rmemMax < want ? `; the kernel caps SO_RCVBUF at net.core.rmem_max=${sys.rmemMax}, raise that ceiling first: srsx tune --udp ${pow2MiB(want, sys.rmemMax).text}` : `; net.core.rmem_max=${sys.rmemMax ?? '?'} allows it`;
         v.push({
           level: level(ratio),
           reason: `${head}: its receive buffer is ${s.rcvbuf} bytes because the application set SO_RCVBUF=${s.rcvbuf / 2} (the kernel doubles it), ${s.rcvbuf < (sys.rmemDefault ?? 0) ? 'below' : 'above'} net.core.rmem_default=${sys.rmemDefault}: the cause is the application's SO_RCVBUF, and the sysctl defaults do not apply to it`,
-          fix: `in ${s.program ?? 'the application'} (pid ${s.pid ?? '?'}): set SO_RCVBUF to ${size.bytes} bytes or more (${need})${ceiling}`,
+          fix: `in ${s.program ?? 'the application'} (pid ${s.pid ?? '?'}): set SO_RCVBUF to ${want} bytes or more (the kernel doubles it to ${app.text}: ${BUFFER_SECONDS * 1000} ms of the measured ${rateText(rates)}, as the kernel charges it)${ceiling}`,
         });
       } else {
         const why = origin === 'ceiling'

@@ -82,8 +82,9 @@ describe('UDP counters', () => {
     expect(v!.level).toBe('critical');
     expect(v!.reason).toMatch(/^127\.0\.0\.1:8000 \(srs pid 42\) dropped 5000 received datagrams in 10s/);
     expect(v!.reason).toMatch(/application set SO_RCVBUF=4096/);
-    expect(v!.fix).toMatch(/^in srs \(pid 42\): set SO_RCVBUF to 8388608 bytes or more/);
-    expect(v!.fix).toMatch(/rmem_max=212992, raise that ceiling first: srsx tune --udp 8M$/);
+    // 10,500 datagrams/s × 1,000 bytes × 0.2 s × 2 (truesize) = 4.2 MB → 8M for the socket, asked as SO_RCVBUF 4M
+    expect(v!.fix).toMatch(/^in srs \(pid 42\): set SO_RCVBUF to 4194304 bytes or more \(the kernel doubles it to 8M/);
+    expect(v!.fix).toMatch(/rmem_max=212992, raise that ceiling first: srsx tune --udp 4M$/);
     // the same socket on the default buffer: srsx tune is the fix
     const [d] = udpVerdicts(delta, rates, sys, [{ ...sock, rcvbuf: 212992 }], [], { where: 'in 10s', sockDiag: true });
     expect(d!.fix).toBe('srsx tune --udp 8M');

@@ -1,0 +1,192 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
+import { sleep, stopAfterEach } from '../helpers/serve.js';
+import { ReportSchema, type Report } from '../../src/diagnose/report.js';
+import { udpBufferSize } from '../../src/diagnose/udp.js';
+
+/**
+ * `srsx diagnose` v2 on the real kernel (issue 12): each fault is provoked in a private network
+ * namespace (`ip netns add`, its own UDP counters and loopback; deleted in finally), diagnose runs
+ * inside it, and the test checks the cause, the process and the fix it names.
+ */
+const itNetns = itIf({ root: true, tools: ['ip', 'ss', 'tc'] });
+
+let seq = 0;
+function makeNetns(): { name: string; spawn(cmd: string, args: string[]): ChildProcess; run(cmd: string, args: string[]): string; del(): void } {
+  const name = `srsx-diag-${process.pid}-${++seq}`;
+  const sh = (args: string[]) => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  sh(['netns', 'add', name]);
+  sh(['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+  return {
+    name,
+    // `ip netns exec` execs the command in place: the child's pid is the program's pid
+    spawn: (cmd, args) => spawn('ip', ['netns', 'exec', name, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } }),
+    run: (cmd, args) => sh(['netns', 'exec', name, cmd, ...args]),
+    del: () => void spawnSync('ip', ['netns', 'del', name]),
+  };
+}
+
+/** A node program in the netns; resolves once it printed its first line (e.g. "ready <port>"). */
+function nodeIn(ns: ReturnType<typeof makeNetns>, code: string, args: string[] = []): Promise<{ child: ChildProcess; line: string }> {
+  const child = ns.spawn(process.execPath, ['-e', code, ...args]);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve({ child, line: out.split('\n')[0]! });
+    });
+    child.once('exit', (c) => reject(new Error(`helper exited ${c}: ${err}`)));
+  });
+}
+
+/** `srsx diagnose ...` inside the netns. */
+function diagnoseIn(ns: ReturnType<typeof makeNetns>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = ns.spawn(process.execPath, [SRSX_BIN, 'diagnose', ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** A UDP socket on 127.0.0.1 (SO_RCVBUF from argv[1] when not 0) that never reads: its event loop sleeps. */
+const SINK = `const d=require('dgram');const rb=Number(process.argv[1]);const s=d.createSocket(rb?{type:'udp4',recvBufferSize:rb}:'udp4');
+s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),0,0,Number(process.argv[2]))})`;
+
+/** Sends 1,000-byte datagrams to the ports in argv, `rate` per second each, for at most `ms`. */
+const SENDER = `const d=require('dgram');const [rate,ms,...ports]=process.argv.slice(1).map(Number);const s=d.createSocket('udp4');const b=Buffer.alloc(1000,7);
+const end=Date.now()+ms;console.log('sending');const t=setInterval(()=>{if(Date.now()>end){clearInterval(t);s.close();return}for(const p of ports)for(let i=0;i<rate/20;i++)s.send(b,p,'127.0.0.1')},50)`;
+
+describe('srsx diagnose v2 on the real kernel (private network namespaces)', () => {
+  const started = stopAfterEach();
+
+  itNetns('UDP receive drops: the application\'s small SO_RCVBUF is named as the cause (fix in the application); a socket on the default buffer gets srsx tune --udp sized from the measured rate', async () => {
+    const ns = makeNetns();
+    try {
+      const tiny = await nodeIn(ns, SINK, ['4096', '20000']);
+      started.add(tiny.child);
+      const dflt = await nodeIn(ns, SINK, ['0', '20000']);
+      started.add(dflt.child);
+      const [tinyPort, dfltPort] = [tiny.line, dflt.line].map((l) => Number(l.split(' ')[1]));
+      // 1,000 datagrams/s to each: the default 208 KB buffer fills in ~0.1 s, the 8 KB one at once
+      started.add((await nodeIn(ns, SENDER, ['1000', '15000', String(tinyPort), String(dfltPort)])).child);
+      await sleep(500);
+      const r = await diagnoseIn(ns, ['udp-drops', '--interval', '2s', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(1);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const d = report.data as { rates: { arrivalsPerS: number; bytesPerS: number; datagramBytes: number }; rmemMax: number; sockets: Array<{ local: string; pid: number; program: string; rcvbuf: number; bufferOrigin: string; dropsDelta: number }> };
+      // the measured rate is what was sent: ~2,000 datagrams/s of ~1,028 IP bytes
+      expect(d.rates.arrivalsPerS).toBeGreaterThan(1000);
+      expect(d.rates.arrivalsPerS).toBeLessThan(2600);
+      expect(d.rates.datagramBytes).toBe(1028);
+      const tinySock = d.sockets.find((s) => s.local === `127.0.0.1:${tinyPort}`)!;
+      expect(tinySock).toMatchObject({ pid: tiny.child.pid, program: 'node', rcvbuf: 8192, bufferOrigin: 'application' });
+      const dfltSock = d.sockets.find((s) => s.local === `127.0.0.1:${dfltPort}`)!;
+      expect(dfltSock).toMatchObject({ pid: dflt.child.pid, rcvbuf: 212992, bufferOrigin: 'default' });
+      const app = report.verdicts.find((v) => v.reason.startsWith(`127.0.0.1:${tinyPort} `))!;
+      expect(app.level).toBe('critical');
+      expect(app.reason).toMatch(new RegExp(`^127\\.0\\.0\\.1:${tinyPort} \\(node pid ${tiny.child.pid}\\) dropped \\d+ received datagrams in 2(\\.\\d)?s`));
+      expect(app.reason).toMatch(/its receive buffer is 8192 bytes because the application set SO_RCVBUF=4096 .* the cause is the application's SO_RCVBUF/);
+      // ~2 MB/s × 0.2 s × 2 → 1M for the socket: SO_RCVBUF 512 KiB, which the 4 MiB ceiling allows
+      expect(app.fix).toMatch(new RegExp(`^in node \\(pid ${tiny.child.pid}\\): set SO_RCVBUF to 524288 bytes or more`));
+      expect(app.fix).not.toMatch(/srsx tune/);
+      const sys = report.verdicts.find((v) => v.reason.startsWith(`127.0.0.1:${dfltPort} `))!;
+      expect(sys.reason).toMatch(/its receive buffer is 212992 bytes, the default net\.core\.rmem_default=212992/);
+      expect(sys.fix).toBe(`srsx tune --udp ${udpBufferSize(d.rates.bytesPerS, d.rmemMax).text}`);
+    } finally {
+      ns.del();
+    }
+  }, 40_000);
+
+  itNetns('UDP send-buffer errors: the sender with a full send queue (tbf-slowed loopback, small SO_SNDBUF) is named with pid, and the verdict speaks of sent datagrams', async () => {
+    const ns = makeNetns();
+    try {
+      // 2 Mbit/s on the namespace's loopback: datagrams wait in the qdisc, charged to the sender's send buffer
+      ns.run('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '2mbit', 'burst', '16kb', 'latency', '400ms']);
+      const reader = await nodeIn(ns, `const s=require('dgram').createSocket('udp4');s.on('message',()=>{});s.bind(0,'127.0.0.1',()=>console.log('ready '+s.address().port))`);
+      started.add(reader.child);
+      const port = Number(reader.line.split(' ')[1]);
+      // a non-blocking sender (libuv) with SO_SNDBUF 16 KiB offering ~8 Mbit/s: EAGAIN → SndbufErrors
+      const blaster = await nodeIn(ns, `const s=require('dgram').createSocket({type:'udp4',sendBufferSize:16384});const b=Buffer.alloc(1000,1);let n=0;
+s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);const t=setInterval(()=>{if(n>=60000){clearInterval(t);return}for(let i=0;i<50;i++,n++)s.send(b,${port},'127.0.0.1')},50);setTimeout(()=>process.exit(0),15000)})`);
+      started.add(blaster.child);
+      const blasterPort = Number(blaster.line.split(' ')[1]);
+      await sleep(500);
+      const r = await diagnoseIn(ns, ['udp-drops', '--interval', '2s', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(1);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const snd = (report.data.counters as Array<{ counter: string; delta: number }>).find((c) => c.counter === 'SndbufErrors')!;
+      expect(snd.delta).toBeGreaterThan(0);
+      const full = (report.data.sendQueueFull as Array<{ local: string; pid: number; program: string; txQueue: number; sndbuf: number; bufferOrigin: string }>).find((s) => s.local === `127.0.0.1:${blasterPort}`)!;
+      expect(full).toMatchObject({ pid: blaster.child.pid, program: 'node', sndbuf: 32768, bufferOrigin: 'application' });
+      expect(full.txQueue).toBeGreaterThanOrEqual(16384);
+      const v = report.verdicts.find((x) => /could not be sent/.test(x.reason))!;
+      expect(v.reason).toMatch(/^\d+ datagrams could not be sent in 2(\.\d)?s because the sending socket's send buffer was full \(SndbufErrors/);
+      expect(v.reason).not.toMatch(/received/);
+      expect(v.reason).toContain(`127.0.0.1:${blasterPort} (node pid ${blaster.child.pid}) Send-Q`);
+      expect(v.fix).toMatch(new RegExp(`^in node \\(pid ${blaster.child.pid}\\): set SO_SNDBUF to \\d+ bytes or more`));
+      expect(report.verdicts.some((x) => /received datagrams dropped/.test(x.reason))).toBe(false);
+    } finally {
+      ns.del();
+    }
+  }, 40_000);
+
+  itIf({ root: true, tools: ['ip', 'python3'] })('checksum errors and datagrams to a closed port get their own verdicts (no buffer advice)', async () => {
+    const ns = makeNetns();
+    try {
+      // bad checksums need a raw socket (python); closed-port datagrams come from node
+      const raw = ns.spawn('python3', ['-c', `import socket,struct,time
+r=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_UDP)
+bad=struct.pack('!HHHH',40000,9,38,0xdead)+b'x'*30
+print('ready',flush=True)
+for i in range(300):
+    r.sendto(bad,('127.0.0.1',0)); time.sleep(0.03)`]);
+      started.add(raw);
+      await new Promise<void>((resolve, reject) => {
+        raw.stdout!.once('data', () => resolve());
+        raw.once('exit', (c) => reject(new Error(`python exited ${c}`)));
+      });
+      started.add((await nodeIn(ns, SENDER, ['100', '10000', '9'])).child); // nothing listens on port 9
+      const r = await diagnoseIn(ns, ['udp-drops', '--interval', '2s', '--json']);
+      expect(r.code).toBe(1);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      const csum = report.verdicts.find((v) => /bad UDP checksum/.test(v.reason))!;
+      expect(csum.reason).toMatch(/^\d+ datagrams arrived with a bad UDP checksum in 2(\.\d)?s \(InCsumErrors/);
+      expect(csum.fix).toMatch(/ethtool -S/);
+      const closed = report.verdicts.find((v) => /nothing listens on/.test(v.reason))!;
+      expect(closed.reason).toMatch(/^\d+ datagrams \([\d.]+\/s\) arrived for a port nothing listens on in 2(\.\d)?s \(NoPorts/);
+      expect(report.verdicts.some((v) => /srsx tune --udp/.test(v.fix ?? ''))).toBe(false);
+    } finally {
+      ns.del();
+    }
+  }, 40_000);
+
+  it('--from with the guide\'s two-sample command output: first and last sample, deltas over 30 s (or --interval), rates, and the checksum and closed-port verdicts', () => {
+    const file = path.join(REPO, 'test/fixtures/diagnose/netstat-suna-sleep30-twice-debian12.txt');
+    const r = runCli(['diagnose', 'udp-drops', '--from', file, '--json']);
+    expect(r.code).toBe(1);
+    const report: Report = ReportSchema.parse(JSON.parse(r.stdout));
+    expect(report.intervalS).toBe(30);
+    expect(report.data.samples).toBe(2);
+    expect((report.data.counters as Array<{ counter: string; delta: number; perSecond: number }>).find((c) => c.counter === 'NoPorts')).toMatchObject({ delta: 1435, perSecond: 47.8 });
+    expect(report.verdicts.map((v) => v.reason.split(' (')[0])).toEqual([
+      '27839 received datagrams dropped in 30s',
+      '287 datagrams arrived with a bad UDP checksum in 30s',
+      '1435 datagrams',
+    ]);
+    const ten = runCli(['diagnose', 'udp-drops', '--from', '-', '--interval', '10s'], { input: readFileSync(file, 'utf8') });
+    expect(ten.code).toBe(1);
+    expect(ten.stdout).toMatch(/2 samples, 10s apart/);
+    expect(ten.stdout).toMatch(/143\.5\/s\) arrived for a port nothing listens on/);
+  });
+});
