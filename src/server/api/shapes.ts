@@ -74,6 +74,8 @@ const CLIENT_TYPE: Record<ClientType, string> = {
   'rtmp-publish': 'fmle-publish',
   'flv-play': 'flv-play',
   'rtmp-forward': 'rtmp-forward',
+  'rtc-play': 'rtc-play',
+  'rtc-publish': 'rtc-publish',
 };
 
 export function clientJson(c: ClientStats, now: number): Record<string, unknown> {

@@ -40,7 +40,7 @@ export interface StreamStats {
   audio?: AudioInfo;
 }
 
-export type ClientType = 'rtmp-play' | 'rtmp-publish' | 'flv-play' | 'rtmp-forward';
+export type ClientType = 'rtmp-play' | 'rtmp-publish' | 'flv-play' | 'rtmp-forward' | 'rtc-play' | 'rtc-publish';
 
 export interface ClientStats {
   id: string;

@@ -66,7 +66,7 @@ export class ClientTable {
         pageUrl: c.pageUrl,
         swfUrl: c.swfUrl,
         type: c.type,
-        publish: c.type === 'rtmp-publish',
+        publish: c.type === 'rtmp-publish' || c.type === 'rtc-publish',
         connectedAt: c.connectedAt,
         sendBytes: send,
         recvBytes: recv,
