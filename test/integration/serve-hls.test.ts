@@ -1,0 +1,128 @@
+// HLS, HTTP-TS/AAC/MP3 and DVR of `srsx serve`, checked with ffmpeg/ffprobe as the clients.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { itIf } from '../helpers/env.js';
+import { probePackets, probeStreams, testFlv } from '../helpers/media.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
+
+const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
+
+const publish = (file: string, url: string, extra: string[] = []) => spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, ...extra, '-c', 'copy', '-f', 'flv', url]);
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function playlistOf(file: string): { seq: number; target: number; uris: string[]; durations: number[]; discontinuities: number } {
+  const text = readFileSync(file, 'utf8');
+  const lines = text.trim().split('\n');
+  expect(lines[0]).toBe('#EXTM3U');
+  return {
+    seq: Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)![1]),
+    target: Number(/#EXT-X-TARGETDURATION:(\d+)/.exec(text)![1]),
+    uris: lines.filter((l) => !l.startsWith('#')),
+    durations: [...text.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1])),
+    discontinuities: lines.filter((l) => l === '#EXT-X-DISCONTINUITY').length,
+  };
+}
+
+describe('srsx serve HLS', () => {
+  const started = stopAfterEach();
+  const hlsBody = (extra = '') => `    hls { enabled on; hls_path .; hls_fragment 2; hls_window 6; hls_dispose 0; ${extra} }`;
+
+  itFF('writes a playlist ffmpeg decodes over HTTP; the window and cleanup hold on disk; SRS content types and CORS', async () => {
+    const file = testFlv({ seconds: 14, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: hlsBody() }));
+    const url = `rtmp://127.0.0.1:${server.rtmp}/live/livestream`;
+    const pub = started.add(publish(file, url).child);
+    const m3u8 = path.join(server.dir, 'live/livestream.m3u8');
+    // several segments in, decode 3 s over HTTP while the stream is live
+    await waitFor('3 segments', () => existsSync(m3u8) && playlistOf(m3u8).uris.length >= 3, 20_000);
+    const http = `http://127.0.0.1:${server.http}/live/livestream.m3u8`;
+    const res = await fetch(http, { headers: { Origin: 'http://example.com' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const first = playlistOf(m3u8).uris[0]!;
+    const ts = await fetch(`http://127.0.0.1:${server.http}/live/${first}`);
+    expect(ts.headers.get('content-type')).toBe('video/MP2T');
+    expect((await ts.arrayBuffer()).byteLength % 188).toBe(0);
+    const out = path.join(server.dir, 'copy.ts');
+    const copy = spawnTool('ffmpeg', ['-v', 'error', '-y', '-i', http, '-t', '3', '-c', 'copy', out]);
+    started.add(copy.child);
+    expect(await waitExit(copy.child, 20_000)).toBe(0);
+    const pk = probePackets(out);
+    expect(pk.filter((p) => p.codec_type === 'video').length).toBeGreaterThanOrEqual(60);
+    expect(pk.filter((p) => p.codec_type === 'audio').length).toBeGreaterThanOrEqual(100);
+    expect(probeStreams(out).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+
+    expect(await waitExit(pub, 30_000)).toBe(0);
+    await sleep(500);
+    const pl = playlistOf(m3u8);
+    // 14 s in 2 s segments: sequence numbers moved on, the window holds ~6 s, only its files remain
+    expect(pl.seq).toBeGreaterThanOrEqual(3);
+    expect(pl.durations.every((d) => d >= 1.9 && d <= 2.2)).toBe(true);
+    const total = pl.durations.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(6);
+    expect(total).toBeLessThanOrEqual(6 + 2.2);
+    expect(pl.target).toBe(Math.ceil(Math.max(...pl.durations)));
+    const onDisk = readdirSync(path.join(server.dir, 'live')).filter((f) => f.endsWith('.ts')).sort();
+    expect(onDisk).toEqual([...pl.uris].sort());
+    expect(readdirSync(path.join(server.dir, 'live')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // each segment starts with PAT/PMT and a keyframe, and decodes on its own
+    for (const u of pl.uris) {
+      const seg = path.join(server.dir, 'live', u);
+      const segPk = probePackets(seg);
+      expect(segPk.find((p) => p.codec_type === 'video')!.flags).toMatch(/^K/);
+    }
+  }, 90_000);
+
+  itFF('a publisher that comes back continues the sequence with #EXT-X-DISCONTINUITY', async () => {
+    const file = testFlv({ seconds: 6, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: hlsBody() }));
+    const url = `rtmp://127.0.0.1:${server.rtmp}/live/again`;
+    const m3u8 = path.join(server.dir, 'live/again.m3u8');
+    expect(await waitExit(started.add(publish(file, url).child), 30_000)).toBe(0);
+    await sleep(500);
+    const before = playlistOf(m3u8);
+    expect(before.discontinuities).toBe(0);
+    const lastSeq = before.seq + before.uris.length - 1;
+    expect(await waitExit(started.add(publish(file, url).child), 30_000)).toBe(0);
+    await sleep(500);
+    const text = readFileSync(m3u8, 'utf8');
+    const after = playlistOf(m3u8);
+    expect(after.discontinuities).toBe(1);
+    // the segment after the discontinuity has the next number
+    const m = /#EXT-X-DISCONTINUITY\n#EXTINF:[\d.]+, no desc\nagain-(\d+)\.ts/.exec(text)!;
+    expect(Number(m[1])).toBe(lastSeq + 1);
+  }, 90_000);
+
+  itFF('an audio-only and a video-only stream each make a playable playlist', async () => {
+    const file = testFlv({ seconds: 8, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: hlsBody('hls_aof_ratio 1.0;') }));
+    const a = started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/audio`, ['-vn']).child);
+    const v = started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/video`, ['-an']).child);
+    expect(await waitExit(a, 30_000)).toBe(0);
+    expect(await waitExit(v, 30_000)).toBe(0);
+    await sleep(500);
+    for (const [name, codec] of [['audio', 'aac'], ['video', 'h264']] as const) {
+      const pl = playlistOf(path.join(server.dir, `live/${name}.m3u8`));
+      expect(pl.uris.length).toBeGreaterThanOrEqual(2);
+      const seg = path.join(server.dir, 'live', pl.uris[0]!);
+      expect(probeStreams(seg).map((s) => s.codec_name)).toEqual([codec]);
+      const pk = probePackets(seg);
+      expect(pk.length).toBeGreaterThan(40);
+      expect(pl.durations[0]).toBeGreaterThanOrEqual(1.9);
+    }
+    // ffmpeg reads the audio playlist end to end over HTTP
+    const out = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', `http://127.0.0.1:${server.http}/live/audio.m3u8`], { timeout: 20_000 }).toString();
+    expect([...new Set(out.split(/\s+/).filter(Boolean))]).toEqual(['aac']);
+  }, 90_000);
+});
