@@ -63,7 +63,22 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
+/**
+ * A reader that went away (`srsx tune … | head -1`): stop quietly, as cat does, with the exit code so
+ * far, never a stack trace. Not for serve, which must not die with whoever reads its console.
+ */
+export function quietOnClosedPipe(argv: readonly string[] = process.argv): void {
+  if (argv[2] === 'serve') return;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit();
+    });
+  }
+}
+
 export async function main(argv: string[] = process.argv): Promise<void> {
+  quietOnClosedPipe(argv);
   try {
     const program = await buildProgram(argv);
     await program.parseAsync(argv);

@@ -2,12 +2,13 @@ import { Command } from 'commander';
 import chalk from 'chalk';
 import { ExitCode } from '../errors.js';
 import { hostRoot } from '../host/root.js';
-import { applyAll, planItems } from '../tune/apply.js';
+import { applyAll, planItems, revertAll, type RevertEntry } from '../tune/apply.js';
+import { readProcessStart } from '../host/process.js';
 import type { ItemResult, PlannedItem, TuneItem } from '../tune/item.js';
-import { DEFAULT_PERSIST_FILE, persistSysctls, systemdLines } from '../tune/persist.js';
+import { DEFAULT_PERSIST_FILE, persistSysctls, systemdLines, unpersist } from '../tune/persist.js';
 import { listProfiles } from '../tune/profiles.js';
 import { buildRequest, type TuneFlags } from '../tune/request.js';
-import { clearState, loadState, saveState, stateFile } from '../tune/state.js';
+import { clearState, loadState, mergeState, restoreState, saveState, stateFile, type StateChange } from '../tune/state.js';
 import { cpusItem, irqItem, niceItem, nofileItem, sysctlItem } from '../tune/items.js';
 import { printJson, renderTable, type Column } from '../report/render.js';
 
@@ -23,7 +24,7 @@ const RESULT_COLUMNS: Column<ItemResult>[] = [
   { header: 'setting', value: (r) => r.setting },
   { header: 'before', value: (r) => r.current ?? '(missing)' },
   { header: 'target', value: (r) => r.target },
-  { header: 'outcome', value: (r) => (r.outcome === 'failed' ? chalk.red(r.outcome) : r.outcome === 'applied' ? chalk.green(r.outcome) : r.outcome) },
+  { header: 'outcome', value: (r) => (r.outcome === 'failed' || r.outcome === 'rollback failed' ? chalk.red(r.outcome) : r.outcome === 'applied' || r.outcome === 'reverted' ? chalk.green(r.outcome) : r.outcome) },
   { header: 'error', value: (r) => (r.error ? `${r.error}${r.hint ? ` (${r.hint})` : ''}` : '') },
 ];
 
@@ -55,7 +56,11 @@ function itemForRevert(id: string, target: string): TuneItem | undefined {
   if ((m = /^irq:(\d+)$/.exec(id))) return irqItem(root, Number(m[1]), 'irq', target, 'revert', false);
   if ((m = /^pid:(\d+):cpus$/.exec(id))) return cpusItem(root, Number(m[1]), target, 'revert');
   if ((m = /^pid:(\d+):nice$/.exec(id))) return niceItem(root, Number(m[1]), Number(target), 'revert');
-  if ((m = /^pid:(\d+):nofile$/.exec(id))) return nofileItem(root, Number(m[1]), Number(target.split(':')[0]), 'revert');
+  if ((m = /^pid:(\d+):nofile$/.exec(id))) {
+    // back to exactly soft:hard as they were (apply would keep a raised hard limit)
+    const it = nofileItem(root, Number(m[1]), Number(target.split(':')[0]), 'revert');
+    return { ...it, target, matches: (current: string | undefined) => current === target, apply: () => it.undo(target) };
+  }
   return undefined;
 }
 
@@ -98,30 +103,46 @@ Examples:
         return;
       }
       const command = `srsx ${process.argv.slice(2).join(' ')}`;
-      const result = await applyAll(req.items, plan, async (changes) => {
-        saveState({
-          version: 1,
-          appliedAt: new Date().toISOString(),
-          command,
-          changes: changes.map((c) => {
-            const p = plan.find((x) => x.id === c.id)!;
-            return { id: c.id, setting: p.setting, previous: c.previous, target: p.target };
-          }),
-        });
-      });
-      let persisted: { file: string; backup?: string } | undefined;
+      const root = hostRoot();
+      const before = loadState();
+      const stateChanges = async (changes: Array<{ id: string; previous: string }>): Promise<StateChange[]> => {
+        const out: StateChange[] = [];
+        for (const c of changes) {
+          const p = plan.find((x) => x.id === c.id)!;
+          const pid = /^pid:(\d+):/.exec(c.id)?.[1];
+          out.push({ id: c.id, setting: p.setting, previous: c.previous, target: p.target, ...(pid ? { processStart: await readProcessStart(root, Number(pid)) } : {}) });
+        }
+        return out;
+      };
+      // the state is saved before the first write; a second apply keeps the first one's original values
+      const result = await applyAll(req.items, plan, async (changes) => saveState(mergeState(before, command, await stateChanges(changes))));
+      if (!result.ok) {
+        // rolled back: the state is what it was before this apply, plus whatever could not be undone
+        if (result.rollbackFailed) saveState(mergeState(before, command, await stateChanges(result.changed)));
+        else if (result.results.some((r) => r.outcome !== 'unchanged')) restoreState(before);
+      }
+      let persisted: { file: string; backup?: string; created: boolean } | undefined;
       if (result.ok && persistFile) {
         const entries = req.items.filter((i) => i.sysctlKey).map((i) => ({ key: i.sysctlKey!, value: i.target }));
-        if (entries.length) persisted = persistSysctls(entries, persistFile);
+        if (entries.length) {
+          const state = loadState() ?? mergeState(undefined, command, []);
+          const earlier = state.persisted?.find((p) => p.file === persistFile);
+          persisted = persistSysctls(entries, persistFile, earlier);
+          if (!earlier) saveState({ ...state, persisted: [...(state.persisted ?? []), { file: persisted.file, ...(persisted.backup ? { backup: persisted.backup } : {}) }] });
+        }
       }
-      if (!result.ok) clearState();
-      if (opts.json) printJson({ ok: result.ok, results: result.results, notes: req.notes, persisted, systemd: unitLines, stateFile: stateFile() });
+      const title = result.ok
+        ? 'applied'
+        : result.rollbackFailed
+          ? `FAILED, and the rollback failed: ${result.changed.length} setting(s) still changed (kept for: srsx tune revert)`
+          : 'FAILED: nothing was left changed';
+      if (opts.json) printJson({ ok: result.ok, rollbackFailed: result.rollbackFailed, stillChanged: result.ok ? [] : result.changed.map((c) => c.id), results: result.results, notes: req.notes, persisted, systemd: unitLines, stateFile: stateFile() });
       else {
-        process.stdout.write(renderTable(result.results, RESULT_COLUMNS, result.ok ? 'applied' : 'FAILED: nothing was left changed') + '\n');
+        process.stdout.write(renderTable(result.results, RESULT_COLUMNS, title) + '\n');
         for (const n of req.notes) process.stdout.write(`note: ${n}\n`);
-        if (persisted) process.stdout.write(`persisted to ${persisted.file}${persisted.backup ? ` (previous file kept as ${persisted.backup})` : ''}\n`);
+        if (persisted) process.stdout.write(`persisted to ${persisted.file}${persisted.backup ? ` (the file as it was is kept as ${persisted.backup})` : ''}; srsx tune revert undoes it\n`);
         if (result.ok && unitLines.length) process.stdout.write(`to make the process settings permanent, add to the server's systemd unit [Service]:\n  ${unitLines.join('\n  ')}\n`);
-        if (result.ok && result.changed.length) process.stdout.write(`undo with: srsx tune revert   (state in ${stateFile()})\n`);
+        if ((result.ok && (result.changed.length || persisted)) || result.rollbackFailed) process.stdout.write(`undo with: srsx tune revert   (state in ${stateFile()})\n`);
       }
       if (!result.ok) process.exitCode = ExitCode.failed;
     });
@@ -151,22 +172,55 @@ Examples:
         else process.stdout.write(`nothing to revert (no state in ${stateFile()})\n`);
         return;
       }
-      const items: TuneItem[] = [];
+      const root = hostRoot();
+      const entries: RevertEntry[] = [];
       for (const c of [...state.changes].reverse()) {
         const it = itemForRevert(c.id, c.previous);
-        if (it) items.push(Object.assign(it, { setting: c.setting }));
+        if (!it) continue;
+        Object.assign(it, { setting: c.setting });
+        const pid = /^pid:(\d+):/.exec(c.id)?.[1];
+        let gone: string | undefined;
+        if (pid !== undefined) {
+          const start = await readProcessStart(root, Number(pid));
+          if (start === undefined) gone = `process ${pid} has exited: nothing to restore`;
+          else if (c.processStart !== undefined && start !== c.processStart) gone = `pid ${pid} is now another process: not touched`;
+        }
+        entries.push({ item: it, gone });
       }
-      const plan = await planItems(items);
+      const persisted = state.persisted ?? [];
+      const commands = (state.commands ?? [state.command]).map((c) => `'${c}'`).join(', then ');
       if (opts.dryRun) {
-        if (opts.json) printJson({ dryRun: true, plan, appliedAt: state.appliedAt, command: state.command });
-        else process.stdout.write(renderTable(plan, PLAN_COLUMNS, `would restore what '${state.command}' changed at ${state.appliedAt}`) + '\n');
+        const plan = await planItems(entries.filter((e) => !e.gone).map((e) => e.item));
+        if (opts.json) printJson({ dryRun: true, plan, skipped: entries.filter((e) => e.gone).map((e) => ({ id: e.item.id, reason: e.gone })), persisted, appliedAt: state.appliedAt, command: state.command, commands: state.commands });
+        else {
+          process.stdout.write(renderTable(plan, PLAN_COLUMNS, `would restore what ${commands} changed since ${state.appliedAt}`) + '\n');
+          for (const e of entries.filter((x) => x.gone)) process.stdout.write(`would skip ${e.item.setting}: ${e.gone}\n`);
+          for (const p of persisted) process.stdout.write(p.backup ? `would restore ${p.file} from ${p.backup}\n` : `would remove ${p.file}\n`);
+        }
         return;
       }
-      const result = await applyAll(items, plan, async () => {});
-      if (result.ok) clearState();
-      if (opts.json) printJson({ ok: result.ok, results: result.results, command: state.command });
-      else process.stdout.write(renderTable(result.results, RESULT_COLUMNS, result.ok ? `reverted what '${state.command}' changed` : 'FAILED to revert') + '\n');
-      if (!result.ok) process.exitCode = ExitCode.failed;
+      const result = await revertAll(entries);
+      const unpersisted: Array<{ file: string; ok: boolean; done?: string; error?: string }> = [];
+      const persistLeft = persisted.filter((p) => {
+        try {
+          unpersisted.push({ file: p.file, ok: true, done: unpersist(p) });
+          return false;
+        } catch (err) {
+          unpersisted.push({ file: p.file, ok: false, error: (err as Error).message });
+          return true;
+        }
+      });
+      const ok = result.ok && persistLeft.length === 0;
+      if (ok) clearState();
+      else saveState({ ...state, changes: state.changes.filter((c) => result.remaining.includes(c.id)), persisted: persistLeft });
+      const skipped = result.results.filter((r) => r.outcome === 'skipped');
+      if (opts.json) printJson({ ok, results: result.results, persist: unpersisted, command: state.command, commands: state.commands });
+      else {
+        process.stdout.write(renderTable(result.results, RESULT_COLUMNS, ok ? `reverted what ${commands} changed` : `FAILED to revert ${result.remaining.length + persistLeft.length} thing(s): kept in ${stateFile()}; fix the cause and run srsx tune revert again`) + '\n');
+        for (const s of skipped) process.stdout.write(`skipped ${s.setting}: ${s.error}\n`);
+        for (const u of unpersisted) process.stdout.write(u.ok ? `persist: ${u.done}\n` : `persist: ${u.error}\n`);
+      }
+      if (!ok) process.exitCode = ExitCode.failed;
     });
 
   tune

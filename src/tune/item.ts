@@ -29,7 +29,7 @@ export interface PlannedItem {
   change: boolean;
 }
 
-export type Outcome = 'applied' | 'unchanged' | 'failed' | 'rolled back' | 'not run';
+export type Outcome = 'applied' | 'unchanged' | 'failed' | 'rolled back' | 'rollback failed' | 'not run' | 'reverted' | 'skipped';
 
 export interface ItemResult extends PlannedItem {
   outcome: Outcome;

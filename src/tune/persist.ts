@@ -1,13 +1,13 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 
 export const DEFAULT_PERSIST_FILE = '/etc/sysctl.d/90-srsx.conf';
 const MARK = '# srsx tune';
 
-function atomicWrite(file: string, text: string): string | undefined {
+function atomicWrite(file: string, text: string, backUp: boolean): string | undefined {
   let backup: string | undefined;
   try {
-    if (existsSync(file)) {
+    if (backUp && existsSync(file)) {
       backup = `${file}.srsx-backup`;
       copyFileSync(file, backup);
     }
@@ -46,11 +46,38 @@ export function mergeSysctlText(original: string, entries: ReadonlyArray<{ key: 
   return out.join('\n') + '\n';
 }
 
-/** Writes the sysctls so they survive a reboot; returns the file and its backup, if any. */
-export function persistSysctls(entries: ReadonlyArray<{ key: string; value: string }>, file = DEFAULT_PERSIST_FILE): { file: string; backup?: string } {
-  const original = existsSync(file) ? readFileSync(file, 'utf8') : file === DEFAULT_PERSIST_FILE ? `${MARK}: settings written by srsx tune --persist (srsx tune revert does not touch this file)\n` : '';
-  const backup = atomicWrite(file, mergeSysctlText(original, entries));
-  return { file, backup };
+/**
+ * Writes the sysctls so they survive a reboot; returns the file, its backup (the file as it was) if
+ * it existed, and whether it was created. `earlier` is what an apply since the last revert already
+ * recorded for this file: then the backup made then is the original and is not overwritten.
+ */
+export function persistSysctls(entries: ReadonlyArray<{ key: string; value: string }>, file = DEFAULT_PERSIST_FILE, earlier?: { backup?: string }): { file: string; backup?: string; created: boolean } {
+  const existed = existsSync(file);
+  const original = existed ? readFileSync(file, 'utf8') : file === DEFAULT_PERSIST_FILE ? `${MARK}: settings written by srsx tune --persist (srsx tune revert removes this file)\n` : '';
+  if (earlier) {
+    atomicWrite(file, mergeSysctlText(original, entries), false);
+    return { file, backup: earlier.backup, created: earlier.backup === undefined };
+  }
+  const backup = atomicWrite(file, mergeSysctlText(original, entries), true);
+  return { file, backup, created: !existed };
+}
+
+/**
+ * Undoes --persist: the backup (the file before the first persist) is moved back over the file,
+ * or the file is removed when srsx created it. Returns what was done, in words.
+ */
+export function unpersist(record: { file: string; backup?: string }): string {
+  try {
+    if (record.backup !== undefined) {
+      if (!existsSync(record.backup)) throw new Error(`its backup ${record.backup} is missing`);
+      renameSync(record.backup, record.file);
+      return `restored ${record.file} from ${record.backup}`;
+    }
+    rmSync(record.file, { force: true });
+    return `removed ${record.file}`;
+  } catch (err) {
+    throw new UserError(`cannot undo --persist in ${record.file}: ${(err as Error).message}`, { hint: 'run as root; or restore the file by hand, then run srsx tune revert again', exitCode: 3 });
+  }
 }
 
 /** systemd unit lines that make process settings permanent. */

@@ -2,7 +2,7 @@ import os from 'node:os';
 import { UserError } from '../errors.js';
 import { formatCpuList, parseCpuList } from '../host/cpu-list.js';
 import { nicIrqs, physicalNics } from '../host/irq.js';
-import { readPidFile, readProcessSettings } from '../host/process.js';
+import { readFdCeilings, readPidFile, readProcessSettings } from '../host/process.js';
 import type { HostRoot } from '../host/root.js';
 import { inContainer } from '../host/sysctl.js';
 import type { TuneItem } from './item.js';
@@ -65,6 +65,25 @@ async function resolvePid(root: HostRoot, flags: TuneFlags, needed: boolean): Pr
   return undefined;
 }
 
+/**
+ * Why an open-files limit of `n` cannot be set on `pid`, or undefined when it can: below the
+ * descriptors already open, above fs.nr_open, or above the hard limit without CAP_SYS_RESOURCE.
+ */
+export async function checkNofile(root: HostRoot, pid: number, n: number): Promise<UserError | undefined> {
+  const s = await readProcessSettings(root, pid);
+  const { nrOpen, canRaiseHard } = await readFdCeilings(root);
+  const hard = s.nofileHard === 'unlimited' ? Infinity : Number(s.nofileHard);
+  if (n < 2) return new UserError(`--nofile ${n} would leave the process unable to open a file or accept a client`, { hint: 'a server needs one descriptor per client, e.g. --nofile 100000' });
+  if (n <= s.fdsOpen) return new UserError(`--nofile ${n}: pid ${pid} already has ${s.fdsOpen} descriptors open, so it could not accept another client`, { hint: `give more than ${s.fdsOpen}, e.g. --nofile ${Math.min(Math.max(100000, s.fdsOpen * 4), hard, nrOpen)}` });
+  if (n > nrOpen) return new UserError(`--nofile ${n} is above fs.nr_open (${nrOpen}), the kernel's ceiling for every process's open files`, { hint: `give --nofile ${Math.min(nrOpen, hard)} or less, or raise the ceiling first: sysctl -w fs.nr_open=${n}` });
+  if (n > hard && !canRaiseHard) {
+    return new UserError(`--nofile ${n} is above pid ${pid}'s hard limit ${s.nofileHard}, and raising a hard limit needs CAP_SYS_RESOURCE, which srsx lacks here (root in a container)`, {
+      hint: `give --nofile ${s.nofileHard} or less now; for more, set LimitNOFILE=${n} in the server's systemd unit [Service] (or docker run --ulimit nofile=${n}:${n}) and restart it`,
+    });
+  }
+  return undefined;
+}
+
 /** Turns flags into tune items; validates everything before anything is read or written. */
 export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<TuneRequest> {
   const container = await inContainer(root);
@@ -88,6 +107,9 @@ export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<Tu
   if (flags.nice !== undefined && !/^-?\d+$/.test(flags.nice)) throw new UserError(`--nice '${flags.nice}' is not a number`, { hint: 'use -20 (highest priority) to 19' });
   if (nice !== undefined && (Number(nice) < -20 || Number(nice) > 19)) throw new UserError(`--nice ${nice} is out of range`, { hint: 'use -20 (highest priority) to 19' });
   if (flags.nofile !== undefined && !/^\d+$/.test(flags.nofile)) throw new UserError(`--nofile '${flags.nofile}' is not a number`, { hint: 'e.g. --nofile 100000' });
+  if (flags.nofile !== undefined && Number(flags.nofile) < 2) {
+    throw new UserError(`--nofile ${flags.nofile} would leave the process unable to open a file or accept a client`, { hint: 'a server needs one descriptor per client, e.g. --nofile 100000' });
+  }
 
   let processCpus = flags.cpus !== undefined ? checkCpus(flags.cpus, '--cpus') : undefined;
   let irqCpus = flags.irqCpus !== undefined ? checkCpus(flags.irqCpus, '--irq-cpus') : undefined;
@@ -130,7 +152,10 @@ export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<Tu
       items.push(niceItem(root, pid, Number(nice), profile?.process.reason ?? 'schedule the server ahead of other work (renice)'));
       processInfo.nice = Number(nice);
     }
-    if (nofile !== undefined) {
+    const nofileProblem = nofile !== undefined ? await checkNofile(root, pid, Number(nofile)) : undefined;
+    if (nofileProblem && flags.nofile !== undefined) throw nofileProblem;
+    if (nofileProblem) notes.push(`profile ${profile?.name} nofile skipped: ${nofileProblem.message} (${nofileProblem.hint})`);
+    else if (nofile !== undefined) {
       items.push(nofileItem(root, pid, Number(nofile), profile?.process.reason ?? 'one descriptor per client (prlimit)'));
       processInfo.nofile = Number(nofile);
     }

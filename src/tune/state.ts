@@ -1,14 +1,32 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors.js';
 
-/** What `srsx tune revert` needs: every setting the last apply changed, with its old value. */
+const ChangeSchema = z.object({
+  id: z.string(),
+  setting: z.string(),
+  /** the value before the first apply that changed this setting (what revert restores) */
+  previous: z.string(),
+  target: z.string(),
+  /** for process settings: the process's start time (/proc/PID/stat field 22), to tell a reused pid */
+  processStart: z.string().optional(),
+});
+export type StateChange = z.infer<typeof ChangeSchema>;
+
+/** A file `--persist` wrote: revert restores `backup` over it, or removes it when there was none. */
+const PersistSchema = z.object({ file: z.string(), backup: z.string().optional() });
+export type PersistRecord = z.infer<typeof PersistSchema>;
+
+/** What `srsx tune revert` needs: every setting the applies since the last revert changed, with its original value. */
 export const TuneStateSchema = z.object({
   version: z.literal(1),
   appliedAt: z.string(),
   command: z.string(),
-  changes: z.array(z.object({ id: z.string(), setting: z.string(), previous: z.string(), target: z.string() })),
+  /** every apply merged into this state, oldest first */
+  commands: z.array(z.string()).optional(),
+  changes: z.array(ChangeSchema),
+  persisted: z.array(PersistSchema).optional(),
 });
 export type TuneState = z.infer<typeof TuneStateSchema>;
 
@@ -18,6 +36,29 @@ export function stateDir(): string {
 
 export function stateFile(): string {
   return path.join(stateDir(), 'tune-state.json');
+}
+
+/**
+ * The state after one more apply: a setting changed before keeps its original `previous` (so revert
+ * returns to the host as it was before the first apply), new settings are added after the old ones.
+ * A process setting of a different process that reused the pid replaces the stale entry.
+ */
+export function mergeState(old: TuneState | undefined, command: string, changes: readonly StateChange[], at = new Date().toISOString()): TuneState {
+  const out: StateChange[] = (old?.changes ?? []).map((c) => ({ ...c }));
+  for (const c of changes) {
+    const i = out.findIndex((o) => o.id === c.id);
+    if (i < 0) out.push({ ...c });
+    else if (out[i]!.processStart !== c.processStart) out[i] = { ...c };
+    else out[i] = { ...out[i]!, setting: c.setting, target: c.target };
+  }
+  return {
+    version: 1,
+    appliedAt: old?.appliedAt ?? at,
+    command: old?.command ?? command,
+    commands: [...(old?.commands ?? (old ? [old.command] : [])), command],
+    changes: out,
+    persisted: old?.persisted ?? [],
+  };
 }
 
 /** Written before anything is applied (atomically), so a crash mid-apply can still be reverted. */
@@ -40,11 +81,18 @@ export function loadState(): TuneState | undefined {
   } catch {
     return undefined;
   }
-  const parsed = TuneStateSchema.safeParse(JSON.parse(text));
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    data = undefined;
+  }
+  const parsed = TuneStateSchema.safeParse(data);
   if (!parsed.success) throw new UserError(`${stateFile()} is not a srsx tune state file`, { hint: 'remove it; nothing can be reverted from it' });
   return parsed.data;
 }
 
+/** After a complete revert: the state is kept as *.reverted for the record. */
 export function clearState(): void {
   const file = stateFile();
   try {
@@ -52,4 +100,10 @@ export function clearState(): void {
   } catch {
     /* nothing to clear */
   }
+}
+
+/** Puts the state back as it was before an apply that changed nothing in the end (or removes it). */
+export function restoreState(old: TuneState | undefined): void {
+  if (old) saveState(old);
+  else rmSync(stateFile(), { force: true });
 }

@@ -7,7 +7,9 @@ import { nicIrqs, parseInterrupts } from '../../src/host/irq.js';
 import { HostRoot } from '../../src/host/root.js';
 import { applyAll, planItems } from '../../src/tune/apply.js';
 import type { TuneItem } from '../../src/tune/item.js';
-import { mergeSysctlText, systemdLines } from '../../src/tune/persist.js';
+import { mergeSysctlText, persistSysctls, systemdLines, unpersist } from '../../src/tune/persist.js';
+import { mergeState } from '../../src/tune/state.js';
+import { existsSync, writeFileSync } from 'node:fs';
 import { listProfiles, loadProfile } from '../../src/tune/profiles.js';
 import { buildRequest } from '../../src/tune/request.js';
 import { parseSize } from '../../src/tune/size.js';
@@ -101,6 +103,27 @@ describe('plan, apply, roll back (fixture host)', () => {
     expect((await root.read('/proc/sys/net/core/rmem_max')).trim()).toBe(before);
   });
 
+  it('a rollback that fails is reported as \'rollback failed\' and returned as still changed', async () => {
+    const root = fixtureRoot();
+    const req = await buildRequest(root, { udp: '8M' });
+    const stuck: TuneItem = { ...req.items[1]!, undo: async () => { throw new Error('kernel said no again'); } };
+    const failing: TuneItem = { id: 'x', setting: 'x', target: '1', reason: 'test', read: async () => '0', matches: () => false, apply: async () => { throw new Error('kernel said no'); }, undo: async () => {} };
+    const items = [req.items[0]!, stuck, failing];
+    const plan = await planItems(items);
+    const r = await applyAll(items, plan, async () => {});
+    expect(r.ok).toBe(false);
+    expect(r.rollbackFailed).toBe(true);
+    expect(r.results.map((x) => x.outcome)).toEqual(['rolled back', 'rollback failed', 'failed']);
+    expect(r.results[1]!.error).toMatch(/still 8388608: kernel said no again/);
+    expect(r.changed).toEqual([{ id: 'sysctl:net.core.rmem_default', previous: plan[1]!.current }]);
+  });
+
+  it('--nofile 0 and 1 are refused before anything is read', async () => {
+    const root = fixtureRoot();
+    await expect(buildRequest(root, { nofile: '0', pid: '999999' })).rejects.toThrow(/--nofile 0 would leave the process unable to open a file/);
+    await expect(buildRequest(root, { nofile: '1' })).rejects.toThrow(/--nofile 1 would leave/);
+  });
+
   it('--softirq-cpu pins the NIC IRQs and moves the process off that CPU', async () => {
     const root = fixtureRoot();
     const req = await buildRequest(root, { softirqCpu: '0' });
@@ -125,6 +148,32 @@ describe('persistence', () => {
     expect(merged).toContain('# kernel settings\nvm.swappiness = 10\nnet.core.rmem_max = 16777216\n\n# end\n# srsx tune');
     expect(merged.trim().endsWith('net.core.wmem_max = 16777216')).toBe(true);
     expect(mergeSysctlText(merged, [{ key: 'net.core.wmem_max', value: '1' }]).match(/net.core.wmem_max/g)).toHaveLength(1);
+  });
+  it('a second apply keeps each setting\'s original value and adds the new ones', () => {
+    const first = mergeState(undefined, 'srsx tune --udp 8M', [{ id: 'sysctl:a', setting: 'a', previous: '1', target: '8' }], 't1');
+    const second = mergeState(first, 'srsx tune --udp 16M', [{ id: 'sysctl:a', setting: 'a', previous: '8', target: '16' }, { id: 'sysctl:b', setting: 'b', previous: '2', target: '16' }], 't2');
+    expect(second.changes).toEqual([{ id: 'sysctl:a', setting: 'a', previous: '1', target: '16' }, { id: 'sysctl:b', setting: 'b', previous: '2', target: '16' }]);
+    expect(second.appliedAt).toBe('t1');
+    expect(second.commands).toEqual(['srsx tune --udp 8M', 'srsx tune --udp 16M']);
+    // the same pid number but another process (another start time): the stale entry is replaced
+    const p1 = mergeState(undefined, 'c1', [{ id: 'pid:5:nice', setting: 'n', previous: '0', target: '5', processStart: '100' }]);
+    expect(mergeState(p1, 'c2', [{ id: 'pid:5:nice', setting: 'n', previous: '3', target: '5', processStart: '200' }]).changes[0]!.previous).toBe('3');
+  });
+  it('--persist twice keeps the first backup; unpersist restores it, or removes a file srsx created', () => {
+    const dir = fixtureRoot().root;
+    const file = path.join(dir, 'sysctl.conf');
+    writeFileSync(file, 'vm.swappiness = 10\n');
+    const first = persistSysctls([{ key: 'net.core.rmem_max', value: '8' }], file);
+    expect(first).toEqual({ file, backup: `${file}.srsx-backup`, created: false });
+    persistSysctls([{ key: 'net.core.rmem_max', value: '16' }], file, first);
+    expect(readFileSync(`${file}.srsx-backup`, 'utf8')).toBe('vm.swappiness = 10\n');
+    expect(unpersist(first)).toMatch(/restored/);
+    expect(readFileSync(file, 'utf8')).toBe('vm.swappiness = 10\n');
+    const fresh = path.join(dir, '90-srsx.conf');
+    const made = persistSysctls([{ key: 'net.core.rmem_max', value: '8' }], fresh);
+    expect(made.created).toBe(true);
+    expect(unpersist(made)).toMatch(/removed/);
+    expect(existsSync(fresh)).toBe(false);
   });
   it('prints systemd lines for process settings', () => {
     expect(systemdLines({ cpus: '1-3', nice: -10, nofile: 100000 })).toEqual(['CPUAffinity=1-3', 'Nice=-10', 'LimitNOFILE=100000']);
