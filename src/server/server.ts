@@ -17,6 +17,10 @@ import { Forwarder } from './forward.js';
 import { MediaOutputs } from './hls/outputs.js';
 import { ValgrindApi } from './api/valgrind.js';
 import { loadNativeAddon } from '../native/addon.js';
+import { handleRtcApi } from './api/rtc-routes.js';
+import type { StatsSource } from './api/stats-source.js';
+import { RtcServer } from './rtc/rtc-server.js';
+import { CombinedStats } from './rtc/stats.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -37,20 +41,25 @@ export class LiveServer {
   private readonly sockets = new Set<net.Socket>();
   /** the Prometheus exporter, loaded (with prom-client) only when `exporter` is enabled */
   private metrics: MetricsExporter | undefined;
-  private metricsFactory: ((stats: LiveStats, config: ServerConfig) => MetricsExporter) | undefined;
+  private metricsFactory: ((stats: StatsSource, config: ServerConfig) => MetricsExporter) | undefined;
+  /** the WebRTC core (rtc_server { enabled on; }); its hub is what the RTMP bridges use */
+  rtc: RtcServer | undefined;
+  /** what the API and the exporter read: the live stats plus WebRTC streams and the UDP loop */
+  readonly apiStats: StatsSource;
   private mounts: FlvMount[] = [];
   private forwarder: Forwarder;
   /** HLS, DVR and HTTP-TS/AAC/MP3: one muxer per stream, as source taps */
   readonly media: MediaOutputs;
   private readonly valgrind = new ValgrindApi(loadNativeAddon);
   /** actual bound ports by role (useful with port 0 in tests) */
-  readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number } = { rtmp: [] };
+  readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number; rtc?: number } = { rtmp: [] };
 
   constructor(opts: ServerOptions) {
     this.config = opts.config;
     this.log = opts.log;
     this.registry = new SourceRegistry(this.config);
     this.stats = new LiveStats(this.registry, this.clients);
+    this.apiStats = new CombinedStats(this.stats, () => this.rtc);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);
@@ -92,9 +101,14 @@ export class LiveServer {
     if (this.config.exporter.enabled) {
       const { createMetricsExporter } = await import('./api/metrics.js');
       this.metricsFactory = createMetricsExporter;
-      this.metrics = createMetricsExporter(this.stats, this.config);
+      this.metrics = createMetricsExporter(this.apiStats, this.config);
     }
     try {
+      if (this.config.rtcServer.enabled) {
+        this.rtc = new RtcServer(this.config, this.log, this.clients, (v) => this.registry.resolveVhost(v));
+        await this.rtc.start();
+        this.bound.rtc = this.rtc.port;
+      }
       const ctx = this.sessionContext();
       for (const addr of this.config.listen) {
         const srv = net.createServer({ noDelay: false }, (socket) => {
@@ -115,7 +129,7 @@ export class LiveServer {
       }
       if (cfg.httpApi.enabled && !shared) {
         const srv = createGuardedHttpServer('http_api', this.log, (req, res) => {
-          if (!handleApi(req, res, this.apiContext())) httpError(res, 404);
+          if (!handleRtcApi(req, res, this.rtcApiContext()) && !handleApi(req, res, this.apiContext())) httpError(res, 404);
         });
         this.bound.api = await listen(srv, cfg.httpApi.listen, 'http_api');
         this.servers.push(srv);
@@ -135,7 +149,11 @@ export class LiveServer {
   }
 
   private apiContext(serveRoot = true) {
-    return { stats: this.stats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind };
+    return { stats: this.apiStats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind };
+  }
+
+  private rtcApiContext() {
+    return { rtc: this.rtc, crossdomain: this.config.httpApi.crossdomain, summary: () => this.stats.summary() };
   }
 
   private onHttpServer(req: http.IncomingMessage, res: http.ServerResponse, shared: boolean): void {
@@ -150,7 +168,7 @@ export class LiveServer {
       }
     }
     if (this.media.handleHttp(req, res, pathname)) return;
-    if (shared && handleApi(req, res, this.apiContext(false))) return;
+    if (shared && (handleRtcApi(req, res, this.rtcApiContext()) || handleApi(req, res, this.apiContext(false)))) return;
     if (servePlayers(req, res)) return;
     serveStatic(req, res, { dir: this.config.httpServer.dir, crossdomain: this.config.httpServer.crossdomain }).catch((err) => {
       this.log.warn(`static file ${pathname}: ${(err as Error).message}`);
@@ -170,10 +188,11 @@ export class LiveServer {
     this.registry.reload(config);
     this.mounts = this.compileMounts();
     if (!config.exporter.enabled) this.metrics = undefined;
-    else if (this.metricsFactory) this.metrics = this.metricsFactory(this.stats, config);
+    else if (this.metricsFactory) this.metrics = this.metricsFactory(this.apiStats, config);
     else notes.push('exporter turned on: restart srsx serve to start it');
     this.forwarder.configure(config);
     this.media.configure(config);
+    this.rtc?.reload(config);
     return notes;
   }
 
@@ -181,6 +200,7 @@ export class LiveServer {
   async stop(): Promise<void> {
     this.forwarder.stop();
     this.media.stop();
+    await this.rtc?.stop();
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.servers.length = 0;

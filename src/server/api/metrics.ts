@@ -105,6 +105,10 @@ export class MetricsExporter {
     });
     counter('srs_clients_total', 'The total counts of SRS clients.', () => src.summary().clientsTotal ?? 0);
     counter('srs_clients_errs_total', 'The total errors of SRS clients.', () => src.summary().clientsErrors ?? 0);
+    // srsx: the WebRTC UDP loop (only with rtc_server on): SRS's loss=(r:,s:) as counters
+    counter('srs_rtc_udp_recv_drops_total', 'Datagrams the kernel dropped on the WebRTC UDP socket (receive buffer full).', () => src.summary().udp?.recvDrops ?? 0);
+    counter('srs_rtc_udp_send_errors_total', 'Datagrams the WebRTC UDP socket failed to send.', () => src.summary().udp?.sendErrors ?? 0);
+    counter('srs_rtc_udp_bad_total', 'Datagrams received on the WebRTC UDP port that could not be used (malformed, unknown peer, bad SRTP tag).', () => src.summary().udp?.bad ?? 0);
   }
 
   /** The exposition text. */

@@ -78,6 +78,19 @@ export interface ServerSummary {
   clientsTotal?: number;
   /** clients that ended with an error since start (srs_clients_errs_total); optional */
   clientsErrors?: number;
+  /** the WebRTC UDP port's loop (rtc_server on): kernel drops on its socket, failed sends, unusable datagrams, buffer sizes */
+  udp?: UdpSummary;
+}
+
+export interface UdpSummary {
+  port: number;
+  recvDrops: number;
+  sendErrors: number;
+  bad: number;
+  recvBufferAsked: number;
+  recvBufferGranted: number;
+  sendBufferAsked: number;
+  sendBufferGranted: number;
 }
 
 export interface StatsSource {

@@ -115,6 +115,18 @@ export class SummarySampler {
         conn_sys_udp: 0,
         conn_srs: summary.connections,
       },
+      // srsx: the WebRTC UDP port (rtc_server): loss r = kernel drops on its socket, s = failed sends
+      ...(summary.udp
+        ? {
+            rtc_udp: {
+              port: summary.udp.port,
+              loss: { r: summary.udp.recvDrops, s: summary.udp.sendErrors },
+              bad: summary.udp.bad,
+              rcvbuf: { asked: summary.udp.recvBufferAsked, granted: summary.udp.recvBufferGranted },
+              sndbuf: { asked: summary.udp.sendBufferAsked, granted: summary.udp.sendBufferGranted },
+            },
+          }
+        : {}),
     };
   }
 }

@@ -1,0 +1,118 @@
+/**
+ * DTLS-SRTP server side over the shared UDP port, with werift-dtls (0.5.x): one self-signed ECDSA P-256
+ * certificate per server (its SHA-256 fingerprint goes in every answer), one DtlsServer per session fed
+ * through a custom transport (the session's datagrams in, socket.send to the peer out). After the
+ * handshake the SRTP master keys are exported (RFC 5764: client write key/salt, server write key/salt).
+ */
+import { X509Certificate } from 'node:crypto';
+import dtls from 'werift-dtls/lib/dtls/src/index.js';
+
+const { CipherContext, DtlsServer } = dtls;
+type DtlsServerT = InstanceType<typeof DtlsServer>;
+
+/** werift-dtls constants (HashAlgorithm.sha256_4, SignatureAlgorithm.ecdsa_3, NamedCurve secp256r1_23, SRTP profile 1) */
+const SHA256 = 4;
+const ECDSA = 3;
+const SECP256R1 = 23;
+const SRTP_AES128_CM_HMAC_SHA1_80 = 1;
+
+export interface DtlsCertificate {
+  certPem: string;
+  keyPem: string;
+  /** 'sha-256 AB:CD:...' for a=fingerprint */
+  fingerprint: string;
+}
+
+export async function createCertificate(): Promise<DtlsCertificate> {
+  const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ hash: SHA256, signature: ECDSA }, SECP256R1);
+  const fp = new X509Certificate(certPem).fingerprint256;
+  return { certPem, keyPem, fingerprint: `sha-256 ${fp}` };
+}
+
+export interface SrtpKeys {
+  localKey: Buffer;
+  localSalt: Buffer;
+  remoteKey: Buffer;
+  remoteSalt: Buffer;
+}
+
+export interface DtlsEvents {
+  send(buf: Buffer): void;
+  connected(keys: SrtpKeys): void;
+  failed(err: Error): void;
+  closed(): void;
+}
+
+/** One session's DTLS server endpoint. */
+export class DtlsEndpoint {
+  private readonly server: DtlsServerT;
+  private readonly transport: {
+    type: string;
+    address: { address: string; port: number; family: string };
+    closed: boolean;
+    onData: (data: Buffer, addr: unknown) => void;
+    send: (data: Buffer) => Promise<void>;
+    close: () => Promise<void>;
+  };
+  private done = false;
+
+  constructor(cert: DtlsCertificate, events: DtlsEvents) {
+    this.transport = {
+      type: 'udp',
+      address: { address: '0.0.0.0', port: 0, family: 'IPv4' },
+      closed: false,
+      onData: () => undefined,
+      send: async (data: Buffer) => {
+        if (!this.transport.closed) events.send(data);
+      },
+      close: async () => {
+        this.transport.closed = true;
+      },
+    };
+    this.server = new DtlsServer({
+      transport: this.transport as never,
+      cert: cert.certPem,
+      key: cert.keyPem,
+      signatureHash: { hash: SHA256, signature: ECDSA },
+      srtpProfiles: [SRTP_AES128_CM_HMAC_SHA1_80],
+      extendedMasterSecret: true,
+      certificateRequest: true,
+    });
+    this.server.onConnect.subscribe(() => {
+      if (this.done) return;
+      this.done = true;
+      try {
+        if (this.server.srtp.srtpProfile !== SRTP_AES128_CM_HMAC_SHA1_80) throw new Error('the peer offered no SRTP_AES128_CM_HMAC_SHA1_80');
+        const k = this.server.extractSessionKeys(16, 14);
+        events.connected({ localKey: Buffer.from(k.localKey), localSalt: Buffer.from(k.localSalt), remoteKey: Buffer.from(k.remoteKey), remoteSalt: Buffer.from(k.remoteSalt) });
+      } catch (err) {
+        events.failed(err as Error);
+      }
+    });
+    this.server.onError.subscribe((err: Error) => {
+      if (!this.done) events.failed(err);
+    });
+    this.server.onClose.subscribe(() => events.closed());
+  }
+
+  /** A DTLS datagram from the peer. */
+  receive(buf: Buffer): void {
+    if (this.transport.closed) return;
+    try {
+      this.transport.onData(buf, undefined);
+    } catch {
+      // a malformed record: werift throws synchronously for some; the caller counts it
+      throw new Error('malformed DTLS record');
+    }
+  }
+
+  close(): void {
+    if (this.transport.closed) return;
+    try {
+      this.server.close();
+    } catch {
+      /* already closed */
+    }
+    this.transport.closed = true;
+  }
+}
