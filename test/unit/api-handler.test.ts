@@ -345,7 +345,7 @@ describe('http_api auth (SRS SrsHttpAuthMux, srs-bench Http_Api_Basic_Auth)', ()
   it('answers 200 with admin:admin, 401 with a wrong password or none (WWW-Authenticate: Basic)', async () => {
     const ok = await fetch(`${url}/api/v1/versions`, { headers: { Authorization: basic('admin:admin') } });
     expect(ok.status).toBe(200);
-    expect((await ok.json()).code).toBe(0);
+    expect(((await ok.json()) as { code: number }).code).toBe(0);
     for (const headers of [{ Authorization: basic('admin:123456') }, {} as Record<string, string>, { Authorization: basic('root:admin') }]) {
       const r = await fetch(`${url}/api/v1/versions`, { headers });
       expect(r.status).toBe(401);
