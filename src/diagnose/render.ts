@@ -37,7 +37,12 @@ export function renderReport(r: Report): string {
       break;
     case 'cpu':
       parts.push(table(d.cpus));
-      if (d.server) parts.push(`server: ${JSON.stringify(d.server)}`);
+      if (d.server) {
+        const sv = d.server as { pid: number; cpusAllowed: number[]; runMs: number; waitMs: number; threads: Row[] };
+        parts.push(`server pid ${sv.pid} on CPUs ${sv.cpusAllowed.join(',')}: ran ${sv.runMs} ms, waited ${sv.waitMs} ms for a CPU`);
+        parts.push(table(sv.threads.filter((t) => (t.percent as number) > 0), 'server threads using CPU'));
+      }
+      if ((d.busyProcesses as unknown[] | undefined)?.length) parts.push(table(d.busyProcesses, 'other busy processes'));
       break;
     case 'irq':
       parts.push(table(d.irqs));

@@ -2,7 +2,7 @@ import si from 'systeminformation';
 import { readProcess } from '../host/proc-process.js';
 import type { HostRoot } from '../host/root.js';
 import { ticksPerSecond } from '../host/proc-sampler.js';
-import { cpuReport, irqReport, sampleCpu } from './cpu.js';
+import { cpuReport, irqReport, sampleCpu, sampleIrqs } from './cpu.js';
 import { netReport, sampleNet } from './net.js';
 import { processReport, resolveServerPid } from './process.js';
 import { FullReportSchema, type Report } from './report.js';
@@ -26,15 +26,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runReports(root: HostRoot, what: readonly What[], opts: RunOptions): Promise<Report[]> {
   const wants = (w: What) => what.includes(w);
   const needPid = wants('process');
-  const pid = needPid || wants('cpu') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
+  const pid = needPid || wants('cpu') || wants('irq') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
+  const ref = { pid, pidfile: opts.pidfile };
   const hz = await ticksPerSecond();
   const first = {
     udp: wants('udp-drops') ? await sampleUdp(root) : undefined,
     cpu: wants('cpu') ? await sampleCpu(root, pid) : undefined,
+    irq: wants('irq') ? await sampleIrqs(root) : undefined,
     net: wants('net') ? await sampleNet(root) : undefined,
     proc: needPid && pid !== undefined ? await readProcess(root, pid) : undefined,
   };
-  if (first.udp || first.cpu || first.net || first.proc) {
+  if (first.udp || first.cpu || first.irq || first.net || first.proc) {
     opts.onWait?.(opts.intervalMs);
     await sleep(opts.intervalMs);
   }
@@ -48,10 +50,10 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
         reports.push(await udpQueueReport(root));
         break;
       case 'cpu':
-        reports.push(await cpuReport(root, first.cpu!, await sampleCpu(root, pid), hz));
+        reports.push(cpuReport(first.cpu!, await sampleCpu(root, pid), hz, ref));
         break;
       case 'irq':
-        reports.push(await irqReport(root));
+        reports.push(await irqReport(root, first.irq!, await sampleIrqs(root), ref));
         break;
       case 'process':
         if (first.proc) reports.push(await processReport(first.proc, await readProcess(root, pid!), hz));

@@ -90,6 +90,16 @@ export async function readIrqAffinity(root: HostRoot, irq: number): Promise<stri
   return (await root.readOptional(`/proc/irq/${irq}/smp_affinity_list`))?.trim();
 }
 
+/**
+ * The CPUs the interrupt is actually delivered to (/proc/irq/N/effective_affinity_list, kernel
+ * ≥ 4.15): on x86 one CPU even when smp_affinity allows several. undefined when the kernel has no
+ * such file.
+ */
+export async function readIrqEffectiveAffinity(root: HostRoot, irq: number): Promise<string | undefined> {
+  const text = (await root.readOptional(`/proc/irq/${irq}/effective_affinity_list`))?.trim();
+  return text === '' ? undefined : text;
+}
+
 export async function writeIrqAffinity(root: HostRoot, irq: number, cpus: string, inContainer: boolean): Promise<void> {
   const p = `/proc/irq/${irq}/smp_affinity_list`;
   try {

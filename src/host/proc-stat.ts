@@ -36,3 +36,62 @@ export function parseSoftirqs(text: string): { cpus: number; rows: Record<string
   }
   return { cpus, rows };
 }
+
+// ---------------------------------------------------------------- threads and the scheduler
+
+export const TaskStatSchema = z.object({
+  tid: z.number().int(),
+  comm: z.string(),
+  state: z.string(),
+  /** utime + stime, clock ticks */
+  ticks: z.number(),
+  /** the CPU it last ran on (field 39) */
+  cpu: z.number().int(),
+});
+export type TaskStat = z.infer<typeof TaskStatSchema>;
+
+/** /proc/PID/task/TID/stat (or /proc/PID/stat): the comm may hold spaces and parentheses. */
+export function parseTaskStat(text: string): TaskStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new Error(`not a /proc stat line: ${text.slice(0, 40)}`);
+  const f = text.slice(close + 2).trim().split(/\s+/); // f[0] is field 3 (state)
+  return TaskStatSchema.parse({ tid: Number(text.slice(0, open).trim()), comm: text.slice(open + 1, close), state: f[0], ticks: Number(f[11]) + Number(f[12]), cpu: Number(f[36]) });
+}
+
+export const SchedstatSchema = z.object({
+  /** time spent on a CPU, ns */
+  runNs: z.number(),
+  /** time spent runnable, waiting on a run queue for a CPU, ns */
+  waitNs: z.number(),
+  timeslices: z.number(),
+});
+export type Schedstat = z.infer<typeof SchedstatSchema>;
+
+/** /proc/PID/task/TID/schedstat: "run-ns wait-ns timeslices". */
+export function parseSchedstat(text: string): Schedstat {
+  const [run, wait, slices] = text.trim().split(/\s+/).map(Number);
+  return SchedstatSchema.parse({ runNs: run, waitNs: wait, timeslices: slices });
+}
+
+export interface ThreadSample extends TaskStat, Schedstat {
+  pid: number;
+}
+
+/** Every thread of every process (or of one pid): stat and schedstat. Threads that exit meanwhile are skipped. */
+export async function readThreads(root: { list(p: string): Promise<string[]>; readOptional(p: string): Promise<string | undefined> }, onlyPid?: number): Promise<ThreadSample[]> {
+  const out: ThreadSample[] = [];
+  const pids = onlyPid !== undefined ? [String(onlyPid)] : (await root.list('/proc')).filter((e) => /^\d+$/.test(e));
+  for (const pid of pids) {
+    for (const tid of await root.list(`/proc/${pid}/task`)) {
+      const [stat, sched] = await Promise.all([root.readOptional(`/proc/${pid}/task/${tid}/stat`), root.readOptional(`/proc/${pid}/task/${tid}/schedstat`)]);
+      if (!stat) continue;
+      try {
+        out.push({ pid: Number(pid), ...parseTaskStat(stat), ...(sched ? parseSchedstat(sched) : { runNs: 0, waitNs: 0, timeslices: 0 }) });
+      } catch {
+        /* a thread that exited while being read */
+      }
+    }
+  }
+  return out;
+}

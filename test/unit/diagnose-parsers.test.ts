@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSamples, parseNetstatSu, parseProcNetstatIpExt, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
 import { parseSs } from '../../src/host/sock-diag.js';
-import { parseProcStat, parseSoftirqs } from '../../src/host/proc-stat.js';
+import { parseProcStat, parseSchedstat, parseSoftirqs, parseTaskStat } from '../../src/host/proc-stat.js';
+import { cpuVerdicts, irqVerdicts, type CpuFacts, type CpuRow, type IrqRow } from '../../src/diagnose/cpu.js';
 import { bufferOrigin, netstatTextReport, udpBufferSize, udpRates, udpVerdicts, type SocketFinding } from '../../src/diagnose/udp.js';
 import { ReportSchema } from '../../src/diagnose/report.js';
 import { REPO } from '../helpers/env.js';
@@ -169,3 +170,66 @@ describe('TCP listeners', () => {
   });
 });
 
+
+describe('threads, scheduler, CPU and IRQ verdicts', () => {
+  it('/proc/PID/task/TID/stat and schedstat captured from a node process on this VM', () => {
+    const stats = fx('proc-task-stat-node.txt').trim().split('\n').map(parseTaskStat);
+    expect(stats[0]).toMatchObject({ comm: 'node', state: 'S', ticks: 28, cpu: 0 });
+    expect(stats[0]!.tid).toBeGreaterThan(0);
+    expect(parseTaskStat('42 (my (odd) name) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 3 0')).toMatchObject({ tid: 42, comm: 'my (odd) name', ticks: 23, cpu: 3 });
+    const sched = fx('proc-task-schedstat-node.txt').trim().split('\n').map(parseSchedstat);
+    expect(sched[0]).toEqual({ runNs: 286319209, waitNs: 542522589, timeslices: 109 });
+  });
+
+  const row = (cpu: number, o: Partial<CpuRow> = {}): CpuRow => ({ cpu, usr: 10, nice: 0, sys: 5, iowait: 0, irq: 0, soft: 2, steal: 0, idle: 83, netRxPerS: 0, netTxPerS: 0, ...o });
+  const base = (o: Partial<CpuFacts> = {}): CpuFacts => ({ intervalS: 3, rows: [row(0), row(1)], nicRxPps: 0, loRxPps: 0, competitors: [], serverArg: '--pidfile /srv/objs/srs.pid', ...o });
+  const server = (o: Partial<NonNullable<CpuFacts['server']>> = {}) => ({ pid: 100, allowed: [0, 1], percentByCpu: { 0: 60 }, runMs: 1800, waitMs: 20, threads: [{ tid: 100, comm: 'node', percent: 60, cpu: 0 }], ...o });
+
+  it('NIC NET_RX on the server\'s CPU: an IRQ move, with the server\'s real pid file', () => {
+    const f = base({ rows: [row(0, { netRxPerS: 9000, idle: 5 }), row(1, { netRxPerS: 100 })], nicRxPps: 20000, loRxPps: 10, server: server() });
+    const [v] = cpuVerdicts(f);
+    expect(v).toMatchObject({ level: 'critical', fix: 'srsx tune --softirq-cpu 0 --pidfile /srv/objs/srs.pid   (NIC IRQs on CPU 0, the server on 1)' });
+    expect(v!.reason).toMatch(/NIC packets \(NICs 20000 packets\/s, lo 10 packets\/s\) and the server compete/);
+  });
+  it('loopback NET_RX: no IRQ move; a local sender on that CPU is named, else an ok note', () => {
+    const rows = [row(0, { netRxPerS: 9000, idle: 5 }), row(1, { netRxPerS: 100 })];
+    const sender = { pid: 555, comm: 'ffmpeg', percent: 40, cpus: [0] };
+    const withSender = cpuVerdicts(base({ rows, nicRxPps: 3, loRxPps: 9000, server: server(), competitors: [sender] }));
+    expect(withSender[0]!.level).toBe('warn');
+    expect(withSender[0]!.reason).toMatch(/loopback traffic .* processes on CPU 0: ffmpeg \(pid 555\) 40%/);
+    expect(withSender[0]!.fix).toMatch(/^keep the local senders off the server's CPU: taskset -apc 1 555/);
+    expect(withSender.some((v) => /--softirq-cpu|--irq-cpus/.test(v.fix ?? ''))).toBe(false);
+    const own = cpuVerdicts(base({ rows, nicRxPps: 3, loRxPps: 9000, server: server() }));
+    expect(own.every((v) => v.level === 'ok')).toBe(true);
+    expect(own[0]!.reason).toMatch(/IRQ placement does not apply/);
+  });
+  it('starvation: run-queue wait against run time, naming the processes on the server\'s CPUs', () => {
+    const f = base({ server: server({ allowed: [1], runMs: 1400, waitMs: 1500 }), competitors: [{ pid: 777, comm: 'burner', percent: 50, cpus: [1] }, { pid: 778, comm: 'elsewhere', percent: 90, cpus: [0] }] });
+    const v = cpuVerdicts(f).find((x) => /starved/.test(x.reason))!;
+    expect(v.level).toBe('critical');
+    expect(v.reason).toMatch(/^the server \(pid 100\) waited 1500 ms for a CPU while running 1400 ms in 3s \(run-queue wait 52%/);
+    expect(v.reason).toMatch(/competing on its CPUs \(1\): burner \(pid 777\) 50%$/);
+    expect(v.fix).toMatch(/^srsx tune --nice -10 --pidfile \/srv\/objs\/srs\.pid/);
+    // a short wait is not starvation
+    expect(cpuVerdicts(base({ server: server({ runMs: 100, waitMs: 100 }) })).some((x) => /starved/.test(x.reason))).toBe(false);
+  });
+  it('a saturated server thread is named; the ok text lists only what was checked', () => {
+    const v = cpuVerdicts(base({ server: server({ threads: [{ tid: 101, comm: 'node', percent: 97, cpu: 1 }] }) }));
+    expect(v[0]!.reason).toMatch(/^server thread 101 \(node\) of pid 100 used 97% of a CPU/);
+    const none = cpuVerdicts(base());
+    expect(none).toHaveLength(1);
+    expect(none[0]!.reason).toMatch(/^checked softirq share per CPU: nothing over its threshold; no server process: NET_RX placement, run-queue wait and thread load not checked$/);
+  });
+  it('IRQs: no warning for one effective CPU or an idle NIC; a warning for an active IRQ delivered to several CPUs', () => {
+    const irq = (o: Partial<IrqRow>): IrqRow => ({ irq: 38, nic: 'eth0', name: 'virtio2-input.0', perCpu: [0, 7951], delta: [0, 40], affinity: '0-1', effective: '1', ...o });
+    expect(irqVerdicts([irq({})], 2, '--pid 1')[0]!.level).toBe('ok');
+    expect(irqVerdicts([irq({ effective: '0-1', delta: [0, 0] })], 2, '--pid 1')[0]!.level).toBe('ok');
+    const w = irqVerdicts([irq({ effective: '0-1', delta: [30, 40] })], 2, '--pidfile /run/srs.pid')[0]!;
+    expect(w.level).toBe('warn');
+    expect(w.fix).toBe('srsx tune --irq-cpus 0   (or keep them away from the server: srsx tune --softirq-cpu 0 --pidfile /run/srs.pid)');
+    expect(w.fix).not.toMatch(/objs\/srs\.pid/);
+    // no effective_affinity_list: judged by where it fired
+    expect(irqVerdicts([irq({ effective: null, delta: [0, 40] })], 2, '--pid 1')[0]!.level).toBe('ok');
+    expect(irqVerdicts([irq({ effective: null, delta: [5, 40] })], 2, '--pid 1')[0]!.level).toBe('warn');
+  });
+});
