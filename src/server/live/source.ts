@@ -61,6 +61,8 @@ export class LiveSource {
   /** called when a publisher starts (set by the registry) */
   onPublish: ((source: LiveSource) => void) | undefined;
   publisherId: string | undefined;
+  /** why a bridged stream has no audio (the WebRTC bridge's transcoder is missing or failed); the API shows it */
+  audioUnavailable: string | undefined;
   readonly createdAt = Date.now();
 
   private batch = new Batch();
