@@ -17,6 +17,8 @@ interface DiagnoseOptions {
   pid?: string;
   name?: string;
   pidfile?: string;
+  port?: string;
+  config?: string;
   from?: string;
   interface?: string;
 }
@@ -35,9 +37,11 @@ export function registerDiagnose(program: Command): void {
     .description('Diagnose UDP drops, socket queues, CPU/softirq/IRQ placement and the server process, with verdicts')
     .argument('[what]', `one of ${ALL.join(', ')} (default: all of them)`)
     .option('--interval <time>', 'sampling interval for rates (the guide uses 30s)', '5s')
-    .option('--pid <pid>', 'the server process (default: ./objs/srs.pid, else a process named srs, nginx or node)')
-    .option('--name <name>', 'find the server process by name')
+    .option('--pid <pid>', 'the server process (default: the config\'s pid file, else the process listening on its RTMP port, else the one `srsx serve` or `srs`)')
+    .option('--port <port>', 'the server is the process listening on this TCP port')
     .option('--pidfile <file>', 'read the server pid from this file')
+    .option('-c, --config <file>', 'the server\'s config: its pid file and RTMP port (default ./objs/srs.pid and 1935)')
+    .option('--name <name>', 'find the server process by name')
     .option('--from <file|->', 'udp-drops: analyse pasted `netstat -suna` text from another machine (two samples: deltas over --interval, default 30s)')
     .option('--interface <name>', 'net: only this interface (e.g. lo)')
     .option('--json', 'machine-readable output (validated against the report schema)')
@@ -52,6 +56,8 @@ Examples:
   (netstat -suna && sleep 30 && netstat -suna) | srsx diagnose udp-drops --from -
   srsx diagnose udp-queue                       netstat -lpun, with owners and queues
   srsx diagnose cpu --pid $(pidof srs)          mpstat -P ALL + softirqs + where the server runs
+  srsx diagnose process --port 1935            the server is whoever listens on 1935
+  srsx diagnose process -c conf/srs.conf        its pid file (or its RTMP port)
   srsx diagnose process --name nginx --json
   srsx diagnose net --interface lo --interval 2s`)
     .action(async (what: string | undefined, opts: DiagnoseOptions, cmd: Command) => {
@@ -72,7 +78,7 @@ Examples:
         if (!opts.json && process.stderr.isTTY && ms >= 2000) process.stderr.write(`sampling for ${ms / 1000}s...\r`);
       };
       const once = async (): Promise<{ text: string; json: unknown; level: string }> => {
-        const runOpts = { intervalMs, pid: opts.pid, name: opts.name, pidfile: opts.pidfile, iface: opts.interface, onWait: status };
+        const runOpts = { intervalMs, pid: opts.pid, name: opts.name, pidfile: opts.pidfile, port: opts.port, config: opts.config, iface: opts.interface, onWait: status };
         if (what === undefined) {
           const full = await fullReport(root, runOpts);
           const levels = full.reports.flatMap((r) => r.verdicts);

@@ -70,6 +70,64 @@ export async function readProcess(root: HostRoot, pid: number): Promise<ProcessS
   };
 }
 
+/** argv of a process (/proc/PID/cmdline), or undefined when it is gone. */
+export async function readCmdline(root: HostRoot, pid: number): Promise<string[] | undefined> {
+  const text = await root.readOptional(`/proc/${pid}/cmdline`);
+  if (text === undefined) return undefined;
+  const args = text.split('\0');
+  if (args[args.length - 1] === '') args.pop();
+  return args;
+}
+
+/** The parent pid (field 4 of /proc/PID/stat), or undefined when the process is gone. */
+export async function parentPid(root: HostRoot, pid: number): Promise<number | undefined> {
+  const stat = await root.readOptional(`/proc/${pid}/stat`);
+  return stat ? Number(statFields(stat)[1]) : undefined;
+}
+
+/**
+ * Whether argv runs a streaming server: `srsx serve …` (through node, bin/srsx or dist/cli/main.js,
+ * with any node flags before it) or SRS itself (`srs`, `./objs/srs -c …`).
+ */
+export function isServerCommand(argv: readonly string[]): boolean {
+  if (argv.length === 0) return false;
+  const base = (s: string) => s.slice(s.lastIndexOf('/') + 1);
+  if (base(argv[0]!) === 'srs') return true;
+  const script = argv.findIndex((a, i) => i > 0 ? !a.startsWith('-') : base(a) === 'srsx');
+  if (script < 0) return false;
+  const name = base(argv[script]!);
+  const isSrsx = name === 'srsx' || (name === 'main.js' && argv[script]!.includes('cli/'));
+  if (!isSrsx) return false;
+  const sub = base(argv[0]!) === 'srsx' ? argv[1] : argv[script + 1];
+  return sub === 'serve';
+}
+
+/** One process that could be the server: pid, parent and command line. */
+export interface ServerCandidate {
+  pid: number;
+  ppid: number;
+  cmdline: string;
+}
+
+/**
+ * Processes whose command line is `srsx serve` or `srs`, without the bin/srsx wrappers: a
+ * candidate whose child is a candidate too is the wrapper (serve runs as its child; the child
+ * listens and writes the pid file). `exclude` leaves out srsx's own pid.
+ */
+export async function serverCandidates(root: HostRoot, exclude: readonly number[] = []): Promise<ServerCandidate[]> {
+  const found: ServerCandidate[] = [];
+  for (const entry of await root.list('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (exclude.includes(pid)) continue;
+    const argv = await readCmdline(root, pid);
+    if (!argv || !isServerCommand(argv)) continue;
+    found.push({ pid, ppid: (await parentPid(root, pid)) ?? 0, cmdline: argv.join(' ') });
+  }
+  const parents = new Set(found.map((c) => c.ppid));
+  return found.filter((c) => !parents.has(c.pid)).sort((a, b) => a.pid - b.pid);
+}
+
 /** Pids whose name (comm) is one of `names`, oldest first. */
 export async function findByName(root: HostRoot, names: readonly string[]): Promise<number[]> {
   const out: number[] = [];

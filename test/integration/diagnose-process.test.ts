@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { itIf, runCli, SRSX_BIN } from '../helpers/env.js';
+import { startServer, stopAfterEach } from '../helpers/serve.js';
+
+/** What `srsx diagnose process --json` reports as the server's pid, run from `cwd`. */
+function diagnosedPid(args: string[], cwd: string): number {
+  const r = runCli(['diagnose', 'process', '--json', '--interval', '100ms', ...args], { cwd });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout).data.pid as number;
+}
+
+describe('diagnose finds the server process', () => {
+  const started = stopAfterEach();
+
+  it('with --pid, --pidfile, --port and -c, run from another directory: the serve child, never the bin/srsx wrapper', async () => {
+    const server = started.add(await startServer());
+    const serverPid = Number(readFileSync(path.join(server.dir, 'srs.pid'), 'utf8'));
+    // bin/srsx runs serve as its child: the pid file and the listening sockets are the child's
+    expect(serverPid).not.toBe(server.child.pid);
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'srsx-cwd-'));
+    expect(diagnosedPid(['--pid', String(serverPid)], elsewhere)).toBe(serverPid);
+    expect(diagnosedPid(['--pidfile', path.join(server.dir, 'srs.pid')], elsewhere)).toBe(serverPid);
+    expect(diagnosedPid(['--port', String(server.rtmp)], elsewhere)).toBe(serverPid);
+    expect(diagnosedPid(['--port', String(server.api)], elsewhere)).toBe(serverPid);
+    expect(diagnosedPid(['-c', path.join(server.dir, 'srs.conf')], elsewhere)).toBe(serverPid);
+    const none = runCli(['diagnose', 'process', '--port', '1'], { cwd: elsewhere });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no process listens on TCP port 1\n/);
+  });
+
+  /**
+   * Without flags, in a private pid and network namespace (only these servers exist there, and
+   * nothing else listens on 1935): each server runs through bin/srsx, so the wrapper is there too.
+   */
+  const itNs = itIf({ root: true, tools: ['unshare'] });
+  function inNamespace(ports: number[]): { code: number; out: string; err: string; pids: number[] } {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-ns-'));
+    const starts = ports.map((port, i) => {
+      writeFileSync(path.join(dir, `${i}.conf`), `listen ${port};\npid ${dir}/${i}.pid;\nsrs_log_tank console;\nvhost __defaultVhost__ {\n}\n`);
+      return `node "$BIN" serve -c ${i}.conf >${i}.log 2>&1 &
+n=0; until [ -s ${i}.pid ] && grep -q "srsx serve pid=" ${i}.log; do n=$((n+1)); [ $n -lt 200 ] || { cat ${i}.log >&2; exit 9; }; sleep 0.05; done`;
+    });
+    const script = `cd "$DIR"\n${starts.join('\n')}\ncd /\nnode "$BIN" diagnose process --json --interval 100ms >"$DIR/out.json"\necho $? >"$DIR/code"\n`;
+    const r = spawnSync('unshare', ['-n', '-p', '-f', '--mount-proc', 'sh', '-c', script], {
+      env: { ...process.env, FORCE_COLOR: '0', DIR: dir, BIN: SRSX_BIN, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    return {
+      code: Number(readFileSync(path.join(dir, 'code'), 'utf8')),
+      out: readFileSync(path.join(dir, 'out.json'), 'utf8'),
+      err: r.stderr,
+      pids: ports.map((_, i) => Number(readFileSync(path.join(dir, `${i}.pid`), 'utf8'))),
+    };
+  }
+
+  itNs('without flags from another directory: the process listening on 1935', () => {
+    const r = inNamespace([1935]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).data.pid).toBe(r.pids[0]);
+  }, 60_000);
+
+  itNs('without flags and nothing on 1935: the one `srsx serve` (its child, not the wrapper)', () => {
+    const r = inNamespace([19350]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).data.pid).toBe(r.pids[0]);
+  }, 60_000);
+
+  itNs('two servers and no flag to choose: both listed, with the flags that pick one, exit 2', () => {
+    const r = inNamespace([19350, 19351]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/2 processes run srsx serve or srs: /);
+    for (const pid of r.pids) expect(r.err).toContain(`${pid} (`);
+    expect(r.err).toMatch(/--pid PID, or --port PORT/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
