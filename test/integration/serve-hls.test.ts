@@ -126,3 +126,44 @@ describe('srsx serve HLS', () => {
     expect([...new Set(out.split(/\s+/).filter(Boolean))]).toEqual(['aac']);
   }, 90_000);
 });
+
+describe('srsx serve HTTP-TS, HTTP-AAC and HTTP-MP3', () => {
+  const started = stopAfterEach();
+
+  function mp3Flv(): string {
+    const src = testFlv({ seconds: 10, gop: 50, kbps: 450 });
+    const out = src.replace(/\.flv$/, '-mp3.flv');
+    if (!existsSync(out)) {
+      execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', src, '-c:v', 'copy', '-c:a', 'libmp3lame', '-ar', '44100', '-b:a', '64k', '-f', 'flv', `${out}.tmp`]);
+      execFileSync('mv', [`${out}.tmp`, out]);
+    }
+    return out;
+  }
+
+  itFF.each([
+    ['ts', ['aac', 'h264'], 'video/MP2T'],
+    ['aac', ['aac'], 'audio/x-aac'],
+    ['mp3', ['mp3'], 'audio/mpeg'],
+  ] as const)('.%s plays in ffmpeg, joined mid-stream', async (ext, codecs, type) => {
+    const file = ext === 'mp3' ? mp3Flv() : testFlv({ seconds: 10, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: `    http_remux { enabled on; mount [vhost]/[app]/[stream].${ext}; }` }));
+    started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/s`).child);
+    await sleep(3300);
+    const url = `http://127.0.0.1:${server.http}/live/s.${ext}`;
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.headers.get('content-type')).toBe(type);
+    const out = path.join(server.dir, `out.${ext}`);
+    const rec = spawnTool('ffmpeg', ['-v', 'error', '-y', '-i', url, '-t', '4', '-c', 'copy', out]);
+    started.add(rec.child);
+    expect(await waitExit(rec.child, 20_000)).toBe(0);
+    expect(rec.output()).not.toMatch(/corrupt|Continuity|error/i);
+    expect(probeStreams(out).map((s) => s.codec_name).sort()).toEqual([...codecs]);
+    const pk = probePackets(out);
+    if (ext === 'ts') {
+      const v = pk.filter((p) => p.codec_type === 'video');
+      expect(v[0]!.flags).toMatch(/^K/);
+      expect(v.length).toBeGreaterThanOrEqual(90);
+    }
+    expect(pk.filter((p) => p.codec_type === 'audio').length).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+});
