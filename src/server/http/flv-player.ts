@@ -5,6 +5,8 @@ import { Consumer } from '../live/consumer.js';
 import { newId, type SourceRegistry } from '../live/registry.js';
 import type { Logger } from '../log.js';
 import type { FlvMount } from './flv-mount.js';
+import { guard } from '../guard.js';
+import { connectionId } from './limits.js';
 
 /**
  * Serves one HTTP-FLV player: the FLV header, then the source's join bytes and batches as
@@ -22,8 +24,10 @@ export function serveFlvPlayer(
   // does). Taking the source only then means a client that pipelines FLV requests and leaves
   // creates no stream: no ghost in the registry or in /api/v1/streams.
   if (!res.socket) {
+    // later than the request handler, so out of its guard: guarded here
+    const start = guard(ctx.log, connectionId(req.socket), () => req.socket.destroy(), () => startFlvPlayer(req, res, target, ctx));
     res.once('socket', () => {
-      if (!req.socket.destroyed) startFlvPlayer(req, res, target, ctx);
+      if (!req.socket.destroyed) start();
     });
     return;
   }
@@ -93,7 +97,7 @@ function startFlvPlayer(
     if (reason !== 'peer closed') ctx.log.trace(`FLV close ${source.key}: ${reason}`, id);
     socket.destroy();
   }
-  res.on('close', () => finish('peer closed'));
+  res.on('close', guard(ctx.log, id, () => socket.destroy(), () => finish('peer closed')));
   source.addConsumer(consumer);
   ctx.log.trace(`FLV play ${source.key}`, id);
 }
