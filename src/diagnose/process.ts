@@ -102,13 +102,29 @@ export async function resolveServerPid(root: HostRoot, opts: FindServerOptions, 
   return undefined;
 }
 
+/**
+ * The fix for a low open-files limit that can work here: up to the hard limit any root can raise the
+ * soft one; above it needs CAP_SYS_RESOURCE (root in a container often lacks it: then the systemd
+ * LimitNOFILE= line, which applies at the next start); never above fs.nr_open.
+ */
+export function nofileFix(b: Pick<ProcessSnapshot, 'pid' | 'fdsOpen' | 'fdLimitSoft' | 'fdLimitHard' | 'nrOpen' | 'canRaiseHard'>): string {
+  const hard = b.fdLimitHard === 'unlimited' ? Infinity : Number(b.fdLimitHard);
+  const soft = b.fdLimitSoft === 'unlimited' ? Infinity : Number(b.fdLimitSoft);
+  const want = Math.min(Math.max(100000, b.fdsOpen * 4), b.nrOpen);
+  const ceiling = want === b.nrOpen && want < Math.max(100000, b.fdsOpen * 4) ? ` (fs.nr_open ${b.nrOpen} is the ceiling: raise it with sysctl -w fs.nr_open=N for more)` : '';
+  if (want <= hard || b.canRaiseHard) return `srsx tune --nofile ${want} --pid ${b.pid}${ceiling}`;
+  const now = hard > soft ? `srsx tune --nofile ${hard} --pid ${b.pid} now (its hard limit); for more, ` : '';
+  return `${now}raising the hard limit above ${b.fdLimitHard} needs CAP_SYS_RESOURCE, which srsx lacks here (root in a container): ` +
+    `set LimitNOFILE=${want} in the server's systemd unit [Service] (or docker run --ulimit nofile=${want}:${want}) and restart it${ceiling}`;
+}
+
 export async function processReport(a: ProcessSnapshot, b: ProcessSnapshot, hz = 100): Promise<Report> {
   const intervalS = Math.max(0.001, (b.at - a.at) / 1000);
   const cpuPercent = Math.round((((b.cpuTicks - a.cpuTicks) / hz) / intervalS) * 1000) / 10;
   const limit = b.fdLimitSoft === 'unlimited' ? Infinity : Number(b.fdLimitSoft);
   const v: Verdict[] = [];
-  if (b.fdsOpen / limit >= 0.8) v.push({ level: b.fdsOpen / limit >= 0.95 ? 'critical' : 'warn', reason: `${b.fdsOpen} of ${b.fdLimitSoft} file descriptors open (threshold 80%): new clients will be refused`, fix: `srsx tune --nofile ${Math.max(100000, b.fdsOpen * 4)} --pid ${b.pid}` });
-  else if (limit < 10000) v.push({ level: 'warn', reason: `open-files limit ${b.fdLimitSoft} (threshold 10000): a live server needs one per client`, fix: `srsx tune --nofile 100000 --pid ${b.pid}` });
+  if (b.fdsOpen / limit >= 0.8) v.push({ level: b.fdsOpen / limit >= 0.95 ? 'critical' : 'warn', reason: `${b.fdsOpen} of ${b.fdLimitSoft} file descriptors open (threshold 80%): new clients will be refused`, fix: nofileFix(b) });
+  else if (limit < 10000) v.push({ level: 'warn', reason: `open-files limit ${b.fdLimitSoft} (threshold 10000): a live server needs one per client`, fix: nofileFix(b) });
   if (b.nice > 0) v.push({ level: 'warn', reason: `nice ${b.nice} (threshold: above 0): the server yields CPU to other work`, fix: `srsx tune --nice -10 --pid ${b.pid}` });
   if (cpuPercent >= 90) v.push({ level: 'warn', reason: `${cpuPercent}% CPU over ${intervalS.toFixed(1)}s (threshold 90% of one core)`, fix: `srsx profile --perf 30s --pid ${b.pid}` });
   if (v.length === 0) v.push(ok(`fds ${b.fdsOpen}/${b.fdLimitSoft}, nice ${b.nice}, CPU ${cpuPercent}%`));
@@ -119,7 +135,7 @@ export async function processReport(a: ProcessSnapshot, b: ProcessSnapshot, hz =
     data: {
       pid: b.pid, name: b.name, state: b.state, nice: b.nice, priority: b.priority, threads: b.threads, cpusAllowed: b.cpusAllowed,
       lastCpu: b.lastCpu, cpuPercent, rssMB: Math.round((b.rssBytes / 1024 / 1024) * 10) / 10, fdsOpen: b.fdsOpen,
-      fdLimit: `${b.fdLimitSoft}:${b.fdLimitHard}`, tcpEstablished: b.tcpEstablished,
+      fdLimit: `${b.fdLimitSoft}:${b.fdLimitHard}`, nrOpen: b.nrOpen, canRaiseHardLimit: b.canRaiseHard, tcpEstablished: b.tcpEstablished,
     },
     verdicts: v,
   };

@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { establishedInodes } from './proc-net.js';
-import { parseLimitsNofile, parseStatNice } from './process.js';
+import { parseLimitsNofile, parseStatNice, readFdCeilings } from './process.js';
 import type { HostRoot } from './root.js';
 
 /** One look at a process: what `srsx diagnose process` shows (top's NI/PR, taskset, limits, fds, RSS). */
@@ -21,6 +21,10 @@ export interface ProcessSnapshot {
   fdLimitHard: string;
   socketInodes: number[];
   tcpEstablished: number;
+  /** fs.nr_open: the ceiling of any open-files limit */
+  nrOpen: number;
+  /** whether srsx (this process) has CAP_SYS_RESOURCE, needed to raise a hard limit */
+  canRaiseHard: boolean;
 }
 
 function statFields(stat: string): string[] {
@@ -50,6 +54,7 @@ export async function readProcess(root: HostRoot, pid: number): Promise<ProcessS
     if (text) established += establishedInodes(text).filter((i) => mine.has(i)).length;
   }
   const nofile = parseLimitsNofile(limits);
+  const ceilings = await readFdCeilings(root);
   return {
     at: Date.now(),
     pid,
@@ -67,6 +72,8 @@ export async function readProcess(root: HostRoot, pid: number): Promise<ProcessS
     fdLimitHard: nofile.hard,
     socketInodes: inodes,
     tcpEstablished: established,
+    nrOpen: ceilings.nrOpen,
+    canRaiseHard: ceilings.canRaiseHard,
   };
 }
 

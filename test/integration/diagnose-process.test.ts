@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,4 +78,25 @@ n=0; until [ -s ${i}.pid ] && grep -q "srsx serve pid=" ${i}.log; do n=$((n+1));
     expect(r.err).toMatch(/--pid PID, or --port PORT/);
     expect(r.err).not.toMatch(/\n\s+at /);
   }, 60_000);
+
+  itIf({ tools: ['prlimit'] })('a low open-files limit gets a fix that works here: the hard limit and fs.nr_open respected, LimitNOFILE= without CAP_SYS_RESOURCE', () => {
+    const child = started.add(spawn('prlimit', ['--nofile=1024:4096', 'sleep', '60'], { stdio: 'ignore' }));
+    execFileSync('sh', ['-c', `for i in $(seq 50); do grep -q 4096 /proc/${child.pid}/limits 2>/dev/null && exit 0; sleep 0.05; done; exit 1`]);
+    const canRaiseHard = ((BigInt(`0x${/^CapEff:\s+(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`) >> 24n) & 1n) === 1n;
+    const r = runCli(['diagnose', 'process', '--pid', String(child.pid), '--json', '--interval', '100ms']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.data).toMatchObject({ fdLimit: '1024:4096', canRaiseHardLimit: canRaiseHard });
+    const verdict = report.verdicts.find((v: { reason: string }) => /open-files limit 1024/.test(v.reason));
+    expect(verdict.fix).not.toMatch(/run as root/);
+    if (!canRaiseHard) {
+      expect(verdict.fix).toMatch(/CAP_SYS_RESOURCE/);
+      expect(verdict.fix).toMatch(/LimitNOFILE=100000/);
+    }
+    // the command in the fix works as given (tune would refuse one it could not apply)
+    const cmd = /^srsx (tune --nofile \d+ --pid \d+)/.exec(verdict.fix)![1]!.split(' ');
+    const tuned = runCli(cmd, { env: { SRSX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'srsx-state-')) } });
+    expect(tuned.stderr).toBe('');
+    expect(tuned.code).toBe(0);
+  });
 });
