@@ -132,12 +132,11 @@ export class RtmpToRtc implements SourceTap {
 
   private audio(m: MediaMessage): void {
     const p = m.payload;
-    if (p.length < 2) return;
+    if (p.length < 2 || this.audioSsrc === 0) return; // no audio track (no transcoder): the reason is set
     if (p[0]! >> 4 !== 10) {
       this.setAudioUnavailable(`the RTMP audio is not AAC (sound format ${p[0]! >> 4})`);
       return;
     }
-    if (this.audioSsrc === 0) return; // no audio track (no transcoder): reason already set
     if (p[1] === 0) {
       this.aac = parseAudioSpecificConfig(p.subarray(2));
       return;
