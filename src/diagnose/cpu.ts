@@ -112,17 +112,9 @@ export function cpuVerdicts(f: CpuFacts): Verdict[] {
           fix: `srsx tune --softirq-cpu ${r.cpu} ${f.serverArg}   (NIC IRQs on CPU ${r.cpu}, the server on ${others(r.cpu).join(',')})`,
         });
       } else {
-        // loopback: the softirq runs in the sending process's context, on the sender's CPU; no IRQ is involved
-        const senders = f.competitors.filter((c) => c.cpus.includes(r.cpu));
-        if (senders.length && r.idle < 20) {
-          v.push({
-            level: 'warn',
-            reason: `${head}, but it is loopback traffic (${traffic}): loopback NET_RX runs in the sending process's context on the sender's CPU, so it is the local senders' load — processes on CPU ${r.cpu}: ${named(senders)} (CPU ${r.cpu} idle ${r.idle}%). Moving NIC IRQs would not change it`,
-            fix: `keep the local senders off the server's CPU: taskset -apc ${others(r.cpu).join(',')} ${senders[0]!.pid}   (or srsx tune --cpus ${others(r.cpu).join(',')} ${f.serverArg} to move the server instead)`,
-          });
-        } else {
-          v.push(ok(`${head}, but it is loopback traffic (${traffic}) processed in the sender's context (the server's own sends, or senders on an idle CPU): IRQ placement does not apply`));
-        }
+        // loopback: the softirq runs in the sending process's context, on the sender's CPU; no IRQ is involved.
+        // Contention for that CPU shows in the run-queue wait below, with the processes named.
+        v.push(ok(`${head}, but it is loopback traffic (${traffic}): loopback NET_RX runs in the sending process's context on the sender's CPU, so IRQ placement does not apply (contention for CPU ${r.cpu} shows as run-queue wait)`));
       }
     }
   }

@@ -70,18 +70,35 @@ describe('srsx diagnose on the real kernel', () => {
     expect(v.fix).toMatch(new RegExp(`^in python3 \\(pid ${sink.child.pid}\\): set SO_RCVBUF to \\d+ bytes or more`));
   }, 30_000);
 
-  itKernel('cpu: a busy process on the CPU that takes NET_RX makes the verdict fire', async () => {
-    // one process pinned to CPU 0 both burns CPU and sends loopback UDP (NET_RX runs on the sending CPU)
+  itKernel('cpu: loopback NET_RX on a busy process\'s CPU is told from NIC traffic (no IRQ move), and its saturated thread is named', async () => {
+    // one process pinned to CPU 0 both burns CPU and sends loopback UDP (NET_RX runs in the sender's context, on CPU 0)
     const code = `const d=require('dgram');const s=d.createSocket('udp4');s.on('message',()=>{});s.bind(0,'127.0.0.1',()=>{const p=s.address().port;const b=Buffer.alloc(200);const end=Date.now()+12000;(function burst(){if(Date.now()>end)process.exit(0);for(let i=0;i<100;i++)s.send(b,p,'127.0.0.1');const t=Date.now();while(Date.now()-t<2);setImmediate(burst)})()})`;
     const busy = spawn('taskset', ['-c', '0', process.execPath, '-e', code], { stdio: 'ignore' });
     children.push(busy);
     await sleep(1000);
     const r = runCli(['diagnose', 'cpu', '--pid', String(busy.pid), '--interval', '3s', '--json']);
     const report = ReportSchema.parse(JSON.parse(r.stdout));
-    const fired = report.verdicts.find((v) => /NET_RX/.test(v.reason));
-    expect(fired).toBeDefined();
-    expect(fired!.reason).toMatch(/^CPU 0 takes \d+% of NET_RX softirqs/);
-    expect(fired!.fix).toMatch(new RegExp(`^srsx tune --softirq-cpu 0 --pid ${busy.pid}`));
+    // the main thread wants CPU 0 all the time: it either gets ≥ 90% of it (saturated thread) or, when a
+    // parallel test also runs on CPU 0, waits on the run queue (starvation) — both name the pid
+    const sv = report.data.server as { runMs: number; waitMs: number; threads: Array<{ tid: number; percent: number }> };
+    expect(sv.runMs + sv.waitMs).toBeGreaterThan(3000 * 0.7);
+    const main = sv.threads.find((t) => t.tid === busy.pid)!;
+    if (main.percent >= 90) {
+      const sat = report.verdicts.find((v) => v.reason.startsWith(`server thread ${busy.pid} (node) of pid ${busy.pid} used`))!;
+      expect(sat.fix).toBe(`srsx profile --perf 30s --pid ${busy.pid}   (what the thread spends its time on; then less work per client or more server processes)`);
+    } else {
+      const starved = report.verdicts.find((v) => v.reason.startsWith(`the server (pid ${busy.pid}) waited`))!;
+      expect(starved.fix).toMatch(new RegExp(`^srsx tune --nice -10 --pid ${busy.pid}`));
+    }
+    // NET_RX follows the sender (CPU 0) and it is loopback: no IRQ move is proposed
+    // (the placement check needs the process on ≥ 30% of CPU 0: a parallel test may take more of it)
+    if (((report.data.server as { percentByCpu: Record<string, number> }).percentByCpu['0'] ?? 0) >= 30) {
+      const rx = report.verdicts.find((v) => /NET_RX/.test(v.reason))!;
+      expect(rx).toMatchObject({ level: 'ok' });
+      expect(rx.reason).toMatch(/^CPU 0 takes \d+% of NET_RX softirqs .* loopback traffic .* IRQ placement does not apply/);
+    }
+    expect(report.verdicts.some((v) => /--softirq-cpu|--irq-cpus/.test(v.fix ?? ''))).toBe(false);
+    expect((report.data.rxPacketsPerS as { lo: number }).lo).toBeGreaterThan(1000);
     expect(r.code).toBe(1);
   }, 30_000);
 
