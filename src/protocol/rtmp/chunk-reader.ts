@@ -6,6 +6,13 @@ export interface ChunkReaderLimits {
   maxMessageSize?: number;
   /** chunk streams with a partial message at once (default 64) */
   maxPartialStreams?: number;
+  /**
+   * bytes of all partial messages together (their declared lengths, default maxMessageSize +
+   * 4 MiB): one largest message plus small ones interleaved, never 64 of the largest
+   */
+  maxPartialBytes?: number;
+  /** distinct chunk stream ids a peer may use (default 256; each one keeps a little state) */
+  maxChunkStreams?: number;
 }
 
 /**
@@ -52,7 +59,11 @@ export class ChunkReader {
   private readonly streams = new Map<number, ChunkStream>();
   private readonly maxMessageSize: number;
   private readonly maxPartial: number;
+  private readonly maxPartialBytes: number;
+  private readonly maxStreams: number;
   private partialCount = 0;
+  /** declared bytes of the messages being reassembled */
+  private partialBytes = 0;
   private readonly headerBuf = Buffer.allocUnsafe(MAX_HEADER);
   private headerLen = 0;
   /** chunk stream whose payload is being copied, and how many bytes of this chunk remain */
@@ -66,6 +77,8 @@ export class ChunkReader {
   ) {
     this.maxMessageSize = limits.maxMessageSize ?? 16 * 1024 * 1024;
     this.maxPartial = limits.maxPartialStreams ?? 64;
+    this.maxPartialBytes = limits.maxPartialBytes ?? this.maxMessageSize + 4 * 1024 * 1024;
+    this.maxStreams = limits.maxChunkStreams ?? 256;
   }
 
   push(data: Buffer): void {
@@ -123,6 +136,7 @@ export class ChunkReader {
     let cs = this.streams.get(csid);
     if (cs === undefined) {
       if (fmt !== 0 && fmt !== 1) throw new ProtocolError(`chunk stream ${csid} starts with fmt ${fmt} (needs a fmt 0 header first)`);
+      if (this.streams.size >= this.maxStreams) throw new ProtocolError(`more than ${this.maxStreams} chunk stream ids on one connection`);
       cs = { timestamp: 0, delta: 0, length: 0, type: 0, streamId: 0, extended: false, extendedValue: 0, payload: null, skipping: false, received: 0 };
       this.streams.set(csid, cs);
     }
@@ -179,9 +193,13 @@ export class ChunkReader {
         return pos - start;
       } else {
         if (this.partialCount >= this.maxPartial) throw new ProtocolError(`more than ${this.maxPartial} chunk streams with partial messages`);
+        if (this.partialBytes + cs.length > this.maxPartialBytes) {
+          throw new ProtocolError(`partial messages of ${this.partialBytes + cs.length} bytes on one connection exceed the ${this.maxPartialBytes}-byte limit`);
+        }
         cs.payload = Buffer.allocUnsafe(cs.length);
         cs.received = 0;
         this.partialCount++;
+        this.partialBytes += cs.length;
       }
     }
     this.current = cs;
@@ -206,6 +224,7 @@ export class ChunkReader {
         const payload = cs.payload!;
         cs.payload = null;
         this.partialCount--;
+        this.partialBytes -= payload.length;
         this.deliver(this.currentCsid, cs, payload);
       }
     }
@@ -222,6 +241,7 @@ export class ChunkReader {
     } else if (cs.type === MessageType.Abort && payload.length >= 4) {
       const target = this.streams.get(payload.readUInt32BE(0));
       if (target?.payload) {
+        this.partialBytes -= target.payload.length;
         target.payload = null;
         this.partialCount--;
       }

@@ -11,6 +11,7 @@ import { ServerHandshake } from '../../protocol/rtmp/handshake.js';
 import { MessageType, UserControlEvent, type RtmpMessage } from '../../protocol/rtmp/message.js';
 import { TAG_HEADER_SIZE } from '../../protocol/flv.js';
 import type { VhostConfig } from '../config/types.js';
+import { connectionFailed, HANDLER_FAILED } from '../guard.js';
 import type { Logger } from '../log.js';
 import type { ClientTable } from '../live/clients.js';
 import { Consumer } from '../live/consumer.js';
@@ -26,12 +27,26 @@ export interface SessionContext {
   /** limits a hostile peer cannot exceed */
   maxMessageSize: number;
   handshakeTimeoutMs: number;
-  /** a publisher that sends nothing for this long is closed */
-  publishIdleTimeoutMs: number;
+  /**
+   * after the handshake, a connection that has not asked to publish or play within this is
+   * closed (default 30 s, SRS's SRS_CONSTS_RTMP_TIMEOUT), so idle connections cannot hold
+   * max_connections slots
+   */
+  identifyTimeoutMs?: number;
+  /** unused: publishers follow their vhost's publish { firstpkt_timeout; normal_timeout; } */
+  publishIdleTimeoutMs?: number;
 }
 
 const WINDOW_ACK_SIZE = 2_500_000;
 const SERVER_VERSION = '0.1.0';
+const DEFAULT_IDENTIFY_TIMEOUT_MS = 30_000;
+/** after a clean unpublish or closeStream, how long the connection may take to publish or play again (SRS: 3 min) */
+const REIDENTIFY_TIMEOUT_MS = 180_000;
+/** bytes queued to a peer that is not a player (a player's queue is the consumer's business) before it is closed */
+const MAX_CONTROL_BACKLOG = 8 * 1024 * 1024;
+/** SRS's defaults for publish { firstpkt_timeout; normal_timeout; } */
+const DEFAULT_FIRSTPKT_TIMEOUT_MS = 20_000;
+const DEFAULT_NORMAL_TIMEOUT_MS = 5_000;
 
 type Role = 'unknown' | 'publisher' | 'player';
 
@@ -39,6 +54,16 @@ type Role = 'unknown' | 'publisher' | 'player';
  * One RTMP connection: handshake, then the chunk stream, then the command flow of a
  * publisher (FMLE/ffmpeg/OBS: releaseStream, FCPublish, createStream, publish) or a player
  * (createStream, play). Any protocol error ends this connection only.
+ *
+ * The first publish or play decides the connection's role (SRS's identify_client); another
+ * publish or play while it holds that role is refused with an error status and the connection
+ * closed (SRS ignores it, or ends a flash publish: either way a second stream never starts on
+ * one connection). A clean FCUnpublish / deleteStream / closeStream releases what the role took
+ * and the connection may publish or play again, as SRS's service loop allows.
+ *
+ * Every phase has a deadline: the handshake, asking to publish or play after it, and a
+ * publisher's first and following media (its vhost's publish { firstpkt_timeout;
+ * normal_timeout; }, read at each check so a reload applies).
  */
 export class RtmpSession {
   readonly id: string;
@@ -53,8 +78,13 @@ export class RtmpSession {
   private source: LiveSource | undefined;
   private consumer: Consumer | undefined;
   private closed = false;
+  /** the deadline of the phase before a role: handshake, then publish/play */
   private timer: NodeJS.Timeout | undefined;
+  /** publisher timeouts */
+  private publishTimer: NodeJS.Timeout | undefined;
+  private publishStartedAt = 0;
   private lastMediaAt = 0;
+  private mediaMessages = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -64,9 +94,9 @@ export class RtmpSession {
     this.id = id;
     this.reader = new ChunkReader((m) => this.onMessage(m), { maxMessageSize: ctx.maxMessageSize });
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', (e) => this.close(`socket error: ${e.message}`));
-    socket.on('close', () => this.close('peer closed'));
-    this.timer = setTimeout(() => this.close(`handshake not finished in ${ctx.handshakeTimeoutMs} ms`), ctx.handshakeTimeoutMs);
+    socket.on('error', (e) => this.guarded(() => this.close(`socket error: ${e.message}`)));
+    socket.on('close', () => this.guarded(() => this.close('peer closed')));
+    this.setDeadline(ctx.handshakeTimeoutMs, `handshake not finished in ${ctx.handshakeTimeoutMs} ms`);
     const c = ctx.clients;
     c.add({
       id,
@@ -82,6 +112,41 @@ export class RtmpSession {
     });
   }
 
+  /** Runs a handler; an exception escaping it closes this connection only, logged with its id. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.close(`protocol error: ${err.message}`);
+      return;
+    }
+    connectionFailed(this.ctx.log, this.id, err, () => {
+      try {
+        this.close(HANDLER_FAILED);
+      } finally {
+        this.socket.destroy();
+      }
+    });
+  }
+
+  /** Closes the connection unless it takes a role (publish/play) within `ms`. */
+  private setDeadline(ms: number, reason: string): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.guarded(() => this.close(reason)), ms);
+    this.timer.unref?.();
+  }
+
+  private clearDeadline(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   private onData(data: Buffer): void {
     if (this.closed) return;
     try {
@@ -90,8 +155,8 @@ export class RtmpSession {
         if (r.send) this.socket.write(r.send);
         if (!r.done) return;
         this.handshake = null;
-        clearTimeout(this.timer);
-        this.timer = undefined;
+        const ms = this.ctx.identifyTimeoutMs ?? DEFAULT_IDENTIFY_TIMEOUT_MS;
+        this.setDeadline(ms, `no publish or play within ${ms} ms of the handshake`);
         if (!r.rest) return;
         data = r.rest;
       }
@@ -101,13 +166,17 @@ export class RtmpSession {
         this.send(acknowledgement(this.lastAck >>> 0));
       }
     } catch (err) {
-      if (err instanceof ProtocolError) this.close(`protocol error: ${err.message}`);
-      else this.close(`internal error: ${(err as Error).stack ?? err}`);
+      this.fail(err);
     }
   }
 
   private send(msg: RtmpMessage): void {
-    if (!this.closed) this.socket.write(encodeChunks(msg, this.outChunkSize));
+    if (this.closed) return;
+    this.socket.write(encodeChunks(msg, this.outChunkSize));
+    // a peer that sends (pings, commands) but never reads must not grow our memory
+    if (this.role !== 'player' && this.socket.writableLength > MAX_CONTROL_BACKLOG) {
+      this.close(`peer does not read: ${this.socket.writableLength} bytes queued`);
+    }
   }
 
   private onMessage(msg: RtmpMessage): void {
@@ -148,8 +217,10 @@ export class RtmpSession {
       case 'FCPublish':
         return this.send(command('_result', cmd.transactionId, null, [undefined]));
       case 'publish':
+        if (this.refuseSecondRole(cmd)) return;
         return this.onPublish(cmd);
       case 'play':
+        if (this.refuseSecondRole(cmd)) return;
         return this.onPlay(cmd);
       case 'pause':
         return this.onPause(cmd);
@@ -170,6 +241,18 @@ export class RtmpSession {
     }
   }
 
+  /** A publish or play while the connection already publishes or plays: refused, then closed. */
+  private refuseSecondRole(cmd: Command): boolean {
+    if (this.role === 'unknown') return false;
+    const what = `${this.role === 'publisher' ? 'publishing' : 'playing'} ${this.source?.key ?? ''}`;
+    const name = typeof cmd.args[0] === 'string' ? cmd.args[0] : '';
+    if (cmd.name === 'publish') this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.BadName', `this connection is already ${what}: one stream per connection`));
+    else this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.Failed', `this connection is already ${what}: one stream per connection`));
+    this.ctx.log.warn(`refuse ${cmd.name} '${name.slice(0, 200)}': the connection is already ${what}`, this.id);
+    this.close(`second ${cmd.name} on a connection already ${what}`, true);
+    return true;
+  }
+
   private onConnect(cmd: Command): void {
     const obj = (cmd.object ?? {}) as Amf0Object;
     const tcUrl = typeof obj.tcUrl === 'string' ? obj.tcUrl : '';
@@ -182,6 +265,8 @@ export class RtmpSession {
       return;
     }
     this.vhost = vhost;
+    // tcp_nodelay (vhost, SRS's default off): Nagle off for this connection's writes
+    this.socket.setNoDelay(vhost.tcpNodelay);
     const rec = this.ctx.clients.get(this.id);
     if (rec) {
       rec.vhost = vhost.name;
@@ -225,21 +310,48 @@ export class RtmpSession {
       this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.BadName', `stream ${source.key} is already publishing`));
       this.ctx.log.warn(`refuse publish: ${source.key} already has a publisher (${source.publisherId})`, this.id);
       this.ctx.registry.release(source);
-      setImmediate(() => this.close('stream busy'));
+      this.close('stream busy', true);
       return;
     }
     this.role = 'publisher';
     this.source = source;
+    this.clearDeadline();
     source.startPublish(this.id);
     this.updateRecord('rtmp-publish', source);
     this.send(command('onFCPublish', 0, null, [{ level: 'status', code: 'NetStream.Publish.Start', description: 'Started publishing stream.' }], PLAY_STREAM_ID));
     this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Publish.Start', 'Started publishing stream.'));
-    this.lastMediaAt = Date.now();
-    this.timer = setInterval(() => {
-      if (Date.now() - this.lastMediaAt > this.ctx.publishIdleTimeoutMs) this.close(`publisher sent nothing for ${this.ctx.publishIdleTimeoutMs} ms`);
-    }, 1000);
-    this.timer.unref?.();
+    this.publishStartedAt = this.lastMediaAt = Date.now();
+    this.mediaMessages = 0;
+    this.armPublishTimer();
     this.ctx.log.trace(`RTMP publish ${source.key}`, this.id);
+  }
+
+  /** The vhost's publish timeouts as configured now (a reload applies to publishers already on). */
+  private publishTimeouts(): { firstPkt: number; normal: number } {
+    const name = this.source?.vhost ?? this.vhost?.name;
+    const v = (name !== undefined ? this.ctx.registry.resolveVhost(name) : undefined) ?? this.vhost;
+    const p = v?.publish as Partial<VhostConfig['publish']> | undefined;
+    return { firstPkt: p?.firstPktTimeoutMs ?? DEFAULT_FIRSTPKT_TIMEOUT_MS, normal: p?.normalTimeoutMs ?? DEFAULT_NORMAL_TIMEOUT_MS };
+  }
+
+  /**
+   * SRS's publish timeouts: no media within firstpkt_timeout of the publish, or none for
+   * normal_timeout after that, unpublishes and closes (so the encoder can publish again).
+   * One timer, re-armed for what is left (at most a second, so a reload that shortens the
+   * timeouts applies within a second): no work per message.
+   */
+  private armPublishTimer(): void {
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    const t = this.publishTimeouts();
+    const first = this.mediaMessages === 0;
+    const deadline = first ? this.publishStartedAt + t.firstPkt : this.lastMediaAt + t.normal;
+    const now = Date.now();
+    if (now >= deadline) {
+      this.close(first ? `publisher sent no media within firstpkt_timeout ${t.firstPkt} ms` : `publisher sent no media for normal_timeout ${t.normal} ms`);
+      return;
+    }
+    this.publishTimer = setTimeout(() => this.guarded(() => this.armPublishTimer()), Math.min(deadline - now + 5, 1000));
+    this.publishTimer.unref?.();
   }
 
   private onPlay(cmd: Command): void {
@@ -248,6 +360,7 @@ export class RtmpSession {
     const source = this.ctx.registry.getOrCreate(t.vhost, this.req.app!, t.stream);
     this.role = 'player';
     this.source = source;
+    this.clearDeadline();
     this.updateRecord('rtmp-play', source);
     this.send(streamBegin(PLAY_STREAM_ID));
     this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Play.Reset', `Playing and resetting ${t.stream}.`));
@@ -264,7 +377,7 @@ export class RtmpSession {
         get writableLength() {
           return socket.writableLength;
         },
-        close: (reason) => this.close(reason),
+        close: (reason) => this.guarded(() => this.close(reason)),
       },
       { queueSeconds: vhost.play.queueLength, stallMs: 30_000 },
       (_c, what) => this.ctx.log.warn(`player ${source.key}: ${what}`, this.id),
@@ -298,9 +411,12 @@ export class RtmpSession {
 
   // ------------------------------------------------------------ media
 
-  private onMedia(msg: RtmpMessage): void {
+  private onMedia(msg: RtmpMessage, nested = false): void {
     if (this.role !== 'publisher' || !this.source) return;
-    this.lastMediaAt = Date.now();
+    if (!nested) {
+      this.mediaMessages++;
+      this.lastMediaAt = Date.now();
+    }
     const s = this.source;
     switch (msg.type) {
       case MessageType.Video:
@@ -310,7 +426,7 @@ export class RtmpSession {
         s.onAudio(msg.timestamp, msg.payload);
         return;
       case MessageType.Aggregate:
-        this.onAggregate(msg);
+        if (!nested) this.onAggregate(msg); // an aggregate inside an aggregate is ignored (SRS takes audio and video only)
         return;
       default: {
         const body = msg.type === MessageType.DataAmf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
@@ -336,16 +452,22 @@ export class RtmpSession {
       if (pos + TAG_HEADER_SIZE + size > p.length) throw new ProtocolError('aggregate message: tag overruns the message');
       if (base < 0) base = ts;
       const payload = p.subarray(pos + TAG_HEADER_SIZE, pos + TAG_HEADER_SIZE + size);
-      this.onMedia({ csid: msg.csid, type, streamId: msg.streamId, timestamp: (msg.timestamp + ts - base) >>> 0, payload });
+      if (type === MessageType.Audio || type === MessageType.Video) {
+        this.onMedia({ csid: msg.csid, type, streamId: msg.streamId, timestamp: (msg.timestamp + ts - base) >>> 0, payload }, true);
+      }
       pos += TAG_HEADER_SIZE + size + 4;
     }
   }
 
   // ------------------------------------------------------------ teardown
 
+  /** Releases everything the role took: the publish, the consumer, the source, the timers. */
   private leave(): void {
+    if (this.publishTimer) clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
     const s = this.source;
     if (!s) return;
+    if (!this.closed) this.setDeadline(REIDENTIFY_TIMEOUT_MS, `no publish or play within ${REIDENTIFY_TIMEOUT_MS} ms of the last unpublish or closeStream`);
     if (this.role === 'publisher' && s.publisherId === this.id) {
       s.stopPublish();
       this.ctx.log.trace(`RTMP unpublish ${s.key}`, this.id);
@@ -360,16 +482,22 @@ export class RtmpSession {
     this.ctx.registry.release(s);
   }
 
-  close(reason: string): void {
+  /**
+   * Ends the connection and releases everything. `flush`: end the socket gracefully so a status
+   * just sent reaches the peer (destroyed a second later whatever the peer does).
+   */
+  close(reason: string, flush = false): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      clearInterval(this.timer);
-    }
+    this.clearDeadline();
     this.leave();
     this.ctx.clients.remove(this.id);
-    if (!/^peer closed$/.test(reason)) this.ctx.log.trace(`RTMP close: ${reason}`, this.id);
-    this.socket.destroy();
+    if (reason !== 'peer closed') this.ctx.log.trace(`RTMP close: ${reason}`, this.id);
+    if (flush && !this.socket.destroyed) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref?.();
+    } else {
+      this.socket.destroy();
+    }
   }
 }
