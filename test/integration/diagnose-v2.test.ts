@@ -171,6 +171,26 @@ for i in range(300):
     }
   }, 40_000);
 
+  itIf({ tools: ['taskset'] })('CPU starvation: a server that waits on the run queue behind another process on its CPU is named with the competitor', async () => {
+    // the "server" wants half of CPU 1 (5 ms of work every 10 ms); a spinner shares CPU 1 with it
+    const srv = spawn('taskset', ['-c', '1', process.execPath, '-e', `const end=Date.now()+12000;(function tick(){const t=Date.now();while(Date.now()-t<5);if(Date.now()<end)setTimeout(tick,5)})()`], { stdio: 'ignore' });
+    started.add(srv);
+    const hog = spawn('taskset', ['-c', '1', process.execPath, '-e', `const end=Date.now()+12000;while(Date.now()<end);`], { stdio: 'ignore' });
+    started.add(hog);
+    await sleep(800);
+    const r = runCli(['diagnose', 'cpu', '--pid', String(srv.pid), '--interval', '3s', '--json']);
+    expect(r.code).toBe(1);
+    const report = ReportSchema.parse(JSON.parse(r.stdout));
+    const sv = report.data.server as { cpusAllowed: number[]; runMs: number; waitMs: number };
+    expect(sv.cpusAllowed).toEqual([1]);
+    const v = report.verdicts.find((x) => x.reason.startsWith(`the server (pid ${srv.pid}) waited`))!;
+    expect(v).toBeDefined();
+    expect(v.reason).toMatch(/run-queue wait \d+% of the time it wanted a CPU; threshold 20%/);
+    // the spinner is named among the processes competing on CPU 1 (a parallel test may be named too)
+    expect(v.reason).toMatch(new RegExp(`competing on its CPUs \\(1\\): .*node \\(pid ${hog.pid}\\) \\d+%`));
+    expect(v.fix).toMatch(new RegExp(`^srsx tune --nice -10 --pid ${srv.pid}`));
+  }, 30_000);
+
   it('--from with the guide\'s two-sample command output: first and last sample, deltas over 30 s (or --interval), rates, and the checksum and closed-port verdicts', () => {
     const file = path.join(REPO, 'test/fixtures/diagnose/netstat-suna-sleep30-twice-debian12.txt');
     const r = runCli(['diagnose', 'udp-drops', '--from', file, '--json']);
