@@ -167,3 +167,61 @@ describe('srsx serve HTTP-TS, HTTP-AAC and HTTP-MP3', () => {
     expect(pk.filter((p) => p.codec_type === 'audio').length).toBeGreaterThanOrEqual(100);
   }, 60_000);
 });
+
+describe('srsx serve DVR', () => {
+  const started = stopAfterEach();
+  const durationOf = (f: string) => Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', f]).toString().trim());
+
+  itFF('session plan: one FLV per publish with the published duration (±1 s)', async () => {
+    const file = testFlv({ seconds: 10, gop: 50, kbps: 450 });
+    const server = started.add(
+      await startServer({
+        vhostBody: '    dvr { enabled on; dvr_plan session; dvr_path ./rec/[app]/[stream].[timestamp].flv; }',
+        extra: '',
+      }),
+    );
+    expect(await waitExit(started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/rec`).child), 30_000)).toBe(0);
+    const dir = path.join(server.dir, 'rec/live');
+    const files = await waitFor('the session file', () => {
+      const f = existsSync(dir) ? readdirSync(dir) : [];
+      return f.length === 1 && f[0]!.endsWith('.flv') ? f : undefined;
+    }, 10_000);
+    expect(files[0]).toMatch(/^rec\.\d{13}\.flv$/);
+    expect(Math.abs(durationOf(path.join(dir, files[0]!)) - 10)).toBeLessThanOrEqual(1);
+    expect(probeStreams(path.join(dir, files[0]!)).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+  }, 60_000);
+
+  itFF('segment plan cuts at keyframes after dvr_duration; each file starts with headers and a keyframe', async () => {
+    const file = testFlv({ seconds: 10, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: '    dvr { enabled on; dvr_plan segment; dvr_duration 4; dvr_path ./seg/[stream]-[timestamp].flv; }' }));
+    expect(await waitExit(started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/cut`).child), 30_000)).toBe(0);
+    const dir = path.join(server.dir, 'seg');
+    const files = await waitFor('3 segment files', () => {
+      const f = existsSync(dir) ? readdirSync(dir).sort() : [];
+      return f.length === 3 && f.every((x) => x.endsWith('.flv')) ? f : undefined;
+    }, 10_000);
+    const durations = files.map((f) => durationOf(path.join(dir, f)));
+    expect(Math.abs(durations.reduce((a, b) => a + b, 0) - 10)).toBeLessThanOrEqual(1);
+    expect(durations[0]).toBeGreaterThanOrEqual(3.9);
+    expect(durations[0]).toBeLessThanOrEqual(4.2);
+    for (const f of files) {
+      const pk = probePackets(path.join(dir, f));
+      expect(pk.find((p) => p.codec_type === 'video')!.flags).toMatch(/^K/);
+      expect(Number(pk[0]!.pts_time)).toBeLessThan(0.2);
+    }
+  }, 60_000);
+
+  itFF('an .mp4 dvr_path warns that MP4 is not implemented and records nothing', async () => {
+    const file = testFlv({ seconds: 10, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: '    dvr { enabled on; dvr_path ./mp4/[stream].mp4; }' }));
+    const pub = started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/m`).child);
+    await waitFor('the warning', () => /MP4 recording .* is not implemented/.test(server.log()), 10_000);
+    await stopChildQuick(pub);
+    expect(existsSync(path.join(server.dir, 'mp4'))).toBe(false);
+  }, 60_000);
+});
+
+async function stopChildQuick(child: import('node:child_process').ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  await waitExit(child, 5000).catch(() => undefined);
+}
