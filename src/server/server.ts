@@ -20,6 +20,7 @@ import { loadNativeAddon } from '../native/addon.js';
 import { handleRtcApi } from './api/rtc-routes.js';
 import type { StatsSource } from './api/stats-source.js';
 import { RtcServer } from './rtc/rtc-server.js';
+import { RtcBridges } from './rtc/bridge/index.js';
 import { CombinedStats } from './rtc/stats.js';
 
 export interface ServerOptions {
@@ -44,6 +45,8 @@ export class LiveServer {
   private metricsFactory: ((stats: StatsSource, config: ServerConfig) => MetricsExporter) | undefined;
   /** the WebRTC core (rtc_server { enabled on; }); its hub is what the RTMP bridges use */
   rtc: RtcServer | undefined;
+  /** RTMP <-> WebRTC (vhost rtc { rtmp_to_rtc; rtc_to_rtmp; }), with the core */
+  bridges: RtcBridges | undefined;
   /** what the API and the exporter read: the live stats plus WebRTC streams and the UDP loop */
   readonly apiStats: StatsSource;
   private mounts: FlvMount[] = [];
@@ -108,6 +111,7 @@ export class LiveServer {
         this.rtc = new RtcServer(this.config, this.log, this.clients, (v) => this.registry.resolveVhost(v));
         await this.rtc.start();
         this.bound.rtc = this.rtc.port;
+        this.bridges = new RtcBridges(this.registry, this.rtc, this.log);
       }
       const ctx = this.sessionContext();
       for (const addr of this.config.listen) {
@@ -193,6 +197,7 @@ export class LiveServer {
     this.forwarder.configure(config);
     this.media.configure(config);
     this.rtc?.reload(config);
+    this.bridges?.configure(config);
     return notes;
   }
 
@@ -200,6 +205,7 @@ export class LiveServer {
   async stop(): Promise<void> {
     this.forwarder.stop();
     this.media.stop();
+    this.bridges?.stop();
     await this.rtc?.stop();
     for (const s of this.sockets) s.destroy();
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
