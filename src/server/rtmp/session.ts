@@ -11,7 +11,7 @@ import { ServerHandshake } from '../../protocol/rtmp/handshake.js';
 import { MessageType, UserControlEvent, type RtmpMessage } from '../../protocol/rtmp/message.js';
 import { TAG_HEADER_SIZE } from '../../protocol/flv.js';
 import type { VhostConfig } from '../config/types.js';
-import { connectionFailed, HANDLER_FAILED } from '../guard.js';
+import { connectionFailed } from '../guard.js';
 import type { Logger } from '../log.js';
 import type { ClientTable } from '../live/clients.js';
 import { Consumer } from '../live/consumer.js';
@@ -128,7 +128,7 @@ export class RtmpSession {
     }
     connectionFailed(this.ctx.log, this.id, err, () => {
       try {
-        this.close(HANDLER_FAILED);
+        this.close('the handler failed (logged above)');
       } finally {
         this.socket.destroy();
       }
