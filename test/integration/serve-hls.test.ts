@@ -50,6 +50,8 @@ describe('srsx serve HLS', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    const vhosts = (await (await fetch(`http://127.0.0.1:${server.api}/api/v1/vhosts`)).json()) as { vhosts: Array<{ hls: unknown }> };
+    expect(vhosts.vhosts[0]!.hls).toEqual({ enabled: true, fragment: 2 });
     const first = playlistOf(m3u8).uris[0]!;
     const ts = await fetch(`http://127.0.0.1:${server.http}/live/${first}`);
     expect(ts.headers.get('content-type')).toBe('video/MP2T');

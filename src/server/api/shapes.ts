@@ -113,6 +113,7 @@ export function vhostJson(name: string, config: ServerConfig, streams: StreamSta
     send_bytes: sum(vs.map((s) => s.sendBytes)),
     recv_bytes: sum(vs.map((s) => s.recvBytes)),
     kbps: { recv_30s: Math.round(sum(vs.map((s) => s.recvKbps30s))), send_30s: Math.round(sum(vs.map((s) => s.sendKbps30s))) },
-    hls: { enabled: false },
+    // as SRS: the vhost's hls state (fragment in seconds when enabled)
+    hls: v?.hls?.enabled ? { enabled: true, fragment: v.hls.fragment } : { enabled: false },
   };
 }
