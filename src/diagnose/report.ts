@@ -25,7 +25,11 @@ export const HostFactsSchema = z.object({
   memoryGiB: z.number(),
   kernel: z.string(),
   os: z.string(),
+  /** the hypervisor ('kvm', 'none (bare metal)', …): systemd-detect-virt --vm, else /proc/cpuinfo's hypervisor flag */
   virtualisation: z.string(),
+  /** 'docker', 'podman', 'kubernetes', … or 'none': systemd-detect-virt --container, else /.dockerenv, /run/.containerenv, pid 1's cgroup */
+  container: z.string(),
+  virtualisationSource: z.string(),
 });
 
 export const FullReportSchema = z.object({

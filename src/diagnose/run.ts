@@ -2,6 +2,7 @@ import si from 'systeminformation';
 import { readProcess } from '../host/proc-process.js';
 import type { HostRoot } from '../host/root.js';
 import { ticksPerSecond } from '../host/proc-sampler.js';
+import { describeVm, detectVirtualisation } from '../host/virt.js';
 import { cpuReport, irqReport, sampleCpu, sampleIrqs } from './cpu.js';
 import { netReport, sampleNet } from './net.js';
 import { processReport, resolveServerPid } from './process.js';
@@ -67,21 +68,23 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
   return reports;
 }
 
-export async function hostFacts() {
-  const [cpu, mem, os, virt] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), si.system()]);
+export async function hostFacts(root: HostRoot) {
+  const [cpu, mem, os, virt] = await Promise.all([si.cpu(), si.mem(), si.osInfo(), detectVirtualisation(root)]);
   return {
     cpu: `${cpu.manufacturer} ${cpu.brand}`.trim(),
     cores: cpu.cores,
     memoryGiB: Math.round((mem.total / 1024 ** 3) * 10) / 10,
     kernel: os.kernel,
     os: `${os.distro} ${os.release}`.trim(),
-    virtualisation: virt.virtual ? `virtual (${virt.virtualHost || virt.model || 'hypervisor'})` : 'bare metal',
+    virtualisation: describeVm(virt),
+    container: virt.container,
+    virtualisationSource: virt.source,
   };
 }
 
 /** The whole report with host facts and a verdict summary, validated against the schema. */
 export async function fullReport(root: HostRoot, opts: RunOptions) {
-  const [host, reports] = await Promise.all([hostFacts(), runReports(root, ALL, opts)]);
+  const [host, reports] = await Promise.all([hostFacts(root), runReports(root, ALL, opts)]);
   const all = reports.flatMap((r) => r.verdicts);
   return FullReportSchema.parse({
     host,

@@ -1,8 +1,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { itIf, runCli, SRSX_BIN } from '../helpers/env.js';
+import { hasTool, itIf, runCli, SRSX_BIN } from '../helpers/env.js';
 import { startServer, stopAfterEach } from '../helpers/serve.js';
 
 /** What `srsx diagnose process --json` reports as the server's pid, run from `cwd`. */
@@ -98,5 +98,20 @@ n=0; until [ -s ${i}.pid ] && grep -q "srsx serve pid=" ${i}.log; do n=$((n+1));
     const tuned = runCli(cmd, { env: { SRSX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'srsx-state-')) } });
     expect(tuned.stderr).toBe('');
     expect(tuned.code).toBe(0);
+  });
+
+  it('host facts name the hypervisor and the container of this machine (systemd-detect-virt, else cpuinfo and the marker files)', () => {
+    const r = runCli(['diagnose', '--json', '--interval', '100ms', '--pid', String(process.pid)]);
+    expect(r.stderr).toBe('');
+    const host = JSON.parse(r.stdout).host;
+    const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+    if (/^flags\s*:.*\bhypervisor\b/m.test(cpuinfo)) expect(host.virtualisation).not.toMatch(/bare metal/);
+    if (existsSync('/.dockerenv')) expect(host.container).toBe('docker');
+    if (hasTool('systemd-detect-virt')) {
+      const ask = (flag: string) => spawnSync('systemd-detect-virt', [flag], { encoding: 'utf8' }).stdout.trim();
+      expect(host.virtualisationSource).toBe('systemd-detect-virt');
+      if (ask('--vm') !== 'none') expect(host.virtualisation).toBe(ask('--vm'));
+      if (ask('--container') !== 'none') expect(host.container).toBe(ask('--container'));
+    }
   });
 });

@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { nofileFix } from '../../src/diagnose/process.js';
+import { HostRoot } from '../../src/host/root.js';
+import { cpuinfoHasHypervisor, describeVm, detectVirtualisation } from '../../src/host/virt.js';
+import { REPO } from '../helpers/env.js';
 import { isServerCommand } from '../../src/host/proc-process.js';
 import { hasCapability } from '../../src/host/process.js';
 
@@ -38,5 +42,23 @@ describe('open-files fix', () => {
   it('reads CAP_SYS_RESOURCE from CapEff', () => {
     expect(hasCapability('CapEff:\t000001fffeffffff\n', 24)).toBe(false); // root in this project's containers
     expect(hasCapability('CapEff:\t000001ffffffffff\n', 24)).toBe(true);
+  });
+});
+
+describe('host facts: virtualisation and container (fixture trees)', () => {
+  const fixture = (name: string) => new HostRoot(path.join(REPO, 'test/fixtures/hosts', name));
+  it.each([
+    ['virtio-2cpu', 'vm', 'none', 'virtual machine (hypervisor flag)'],
+    ['docker-on-kvm', 'kvm', 'docker', 'kvm'],
+    ['podman-bare-metal', 'none', 'podman', 'none (bare metal)'],
+    ['kubernetes-pod', 'none', 'kubernetes', 'none (bare metal)'],
+  ])('%s: vm %s, container %s', async (name, vm, container, phrase) => {
+    const v = await detectVirtualisation(fixture(name));
+    expect(v).toMatchObject({ vm, container });
+    expect(describeVm(v)).toBe(phrase);
+  });
+  it('reads the hypervisor flag only from the flags line', () => {
+    expect(cpuinfoHasHypervisor('flags\t\t: fpu vme hypervisor lahf_lm\n')).toBe(true);
+    expect(cpuinfoHasHypervisor('model name\t: hypervisor-ready CPU\nflags\t\t: fpu vme\n')).toBe(false);
   });
 });
