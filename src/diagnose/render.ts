@@ -53,6 +53,9 @@ export function renderReport(r: Report): string {
     case 'net':
       parts.push(table(d.interfaces));
       break;
+    case 'tcp':
+      if ((d.connections as unknown[]).length) parts.push(table((d.connections as Row[]).map(({ peer, local, sendQBefore, sendQ, ackedBytes, retrans, stalled }) => ({ player: peer, local, sendQBefore, sendQ, ackedBytes, retrans, stalled }))));
+      break;
   }
   for (const v of r.verdicts) {
     parts.push(`${colourVerdict(v.level)}: ${v.reason}${v.fix ? `\n  fix: ${chalk.cyan(v.fix)}` : ''}`);

@@ -11,7 +11,7 @@ export type Verdict = z.infer<typeof VerdictSchema>;
 
 /** Every diagnose report: what was looked at, the data, verdicts. Validated before --json prints it. */
 export const ReportSchema = z.object({
-  kind: z.enum(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net']),
+  kind: z.enum(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net', 'tcp']),
   title: z.string(),
   intervalS: z.number().optional(),
   data: z.record(z.string(), z.unknown()),

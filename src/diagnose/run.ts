@@ -8,9 +8,10 @@ import { netReport, sampleNet } from './net.js';
 import { processReport, resolveServerPid } from './process.js';
 import { FullReportSchema, type Report } from './report.js';
 import { sampleUdp, udpDropsReport, udpQueueReport } from './udp.js';
+import { sampleTcp, tcpReport } from './tcp.js';
 
-export type What = 'udp-drops' | 'udp-queue' | 'cpu' | 'irq' | 'process' | 'net';
-export const ALL: What[] = ['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net'];
+export type What = 'udp-drops' | 'udp-queue' | 'cpu' | 'irq' | 'process' | 'net' | 'tcp';
+export const ALL: What[] = ['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net', 'tcp'];
 
 export interface RunOptions {
   intervalMs: number;
@@ -27,17 +28,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runReports(root: HostRoot, what: readonly What[], opts: RunOptions): Promise<Report[]> {
   const wants = (w: What) => what.includes(w);
   const needPid = wants('process');
-  const pid = needPid || wants('cpu') || wants('irq') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
+  const pid = needPid || wants('cpu') || wants('irq') || wants('tcp') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
   const ref = { pid, pidfile: opts.pidfile };
   const hz = await ticksPerSecond();
   const first = {
     udp: wants('udp-drops') ? await sampleUdp(root) : undefined,
     cpu: wants('cpu') ? await sampleCpu(root, pid) : undefined,
     irq: wants('irq') ? await sampleIrqs(root) : undefined,
+    tcp: wants('tcp') ? await sampleTcp(root, pid) : undefined,
     net: wants('net') ? await sampleNet(root) : undefined,
     proc: needPid && pid !== undefined ? await readProcess(root, pid) : undefined,
   };
-  if (first.udp || first.cpu || first.irq || first.net || first.proc) {
+  if (first.udp || first.cpu || first.irq || first.tcp || first.net || first.proc) {
     opts.onWait?.(opts.intervalMs);
     await sleep(opts.intervalMs);
   }
@@ -59,6 +61,9 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
       case 'process':
         if (first.proc) reports.push(await processReport(first.proc, await readProcess(root, pid!), hz));
         else reports.push({ kind: 'process', title: 'server process', data: { pid: null }, verdicts: [{ level: 'ok', reason: 'no server process found (no ./objs/srs.pid, no process named srs, nginx or node): give --pid, --name or --pidfile' }] });
+        break;
+      case 'tcp':
+        reports.push(tcpReport(first.tcp!, await sampleTcp(root, pid), pid, ref));
         break;
       case 'net':
         reports.push(netReport(first.net!, await sampleNet(root), opts.iface));

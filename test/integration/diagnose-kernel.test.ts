@@ -107,7 +107,7 @@ describe('srsx diagnose on the real kernel', () => {
     const r = runCli(['diagnose', '--interval', '1s', '--json']);
     expect(Date.now() - t0).toBeLessThan(15_000);
     const out = JSON.parse(r.stdout);
-    expect(out.reports.map((x: { kind: string }) => x.kind)).toEqual(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net']);
+    expect(out.reports.map((x: { kind: string }) => x.kind)).toEqual(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net', 'tcp']);
     expect(out.host.cores).toBeGreaterThan(0);
     const text = runCli(['diagnose', 'net', '--interface', 'lo', '--interval', '1s']);
     expect(text.stdout).toMatch(/network interfaces over/);

@@ -1,8 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
 import { sleep, stopAfterEach } from '../helpers/serve.js';
+import { testFlv } from '../helpers/media.js';
 import { ReportSchema, type Report } from '../../src/diagnose/report.js';
 import { udpBufferSize } from '../../src/diagnose/udp.js';
 
@@ -55,6 +57,23 @@ function diagnoseIn(ns: ReturnType<typeof makeNetns>, args: string[]): Promise<{
   child.stdout!.on('data', (d) => (stdout += d));
   child.stderr!.on('data', (d) => (stderr += d));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** `srsx serve` inside the netns with HTTP-FLV, its pid file in a temp dir; resolves once it listens. */
+async function serveIn(ns: ReturnType<typeof makeNetns>): Promise<{ child: ChildProcess; dir: string; pidfile: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-diag-serve-'));
+  const pidfile = path.join(dir, 'srs.pid');
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 1935;\nsrs_log_tank console;\npid ${pidfile};\nhttp_server { enabled on; listen 8080; dir ${dir}; }\nvhost __defaultVhost__ {\n    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }\n}\n`);
+  const child = ns.spawn(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')]);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`srsx serve exited: ${out}`);
+    if (/:8080\b/.test(ns.run('ss', ['-Hltn'])) && /:1935\b/.test(ns.run('ss', ['-Hltn']))) return { child, dir, pidfile };
+    await sleep(200);
+  }
+  throw new Error(`srsx serve did not listen in 20 s: ${out}`);
 }
 
 /** A UDP socket on 127.0.0.1 (SO_RCVBUF from argv[1] when not 0) that never reads: its event loop sleeps. */
@@ -190,6 +209,47 @@ for i in range(300):
     expect(v.reason).toMatch(new RegExp(`competing on its CPUs \\(1\\): .*node \\(pid ${hog.pid}\\) \\d+%`));
     expect(v.fix).toMatch(new RegExp(`^srsx tune --nice -10 --pid ${srv.pid}`));
   }, 30_000);
+
+  itIf({ root: true, tools: ['ip', 'ss', 'ffmpeg', 'python3'] })('TCP: a player that stopped reading is named as stalled (address:port, queue bytes, how long); a healthy player is not', async () => {
+    const ns = makeNetns();
+    try {
+      const srv = await serveIn(ns);
+      started.add(srv.child);
+      const pub = ns.spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', testFlv(), '-c', 'copy', '-f', 'flv', 'rtmp://127.0.0.1:1935/live/s']);
+      started.add(pub);
+      await sleep(1500);
+      // healthy: reads everything; stalled: a 4 KB receive buffer and never reads after the request
+      const healthy = await nodeIn(ns, `const s=require('net').connect(8080,'127.0.0.1',()=>{console.log('ready '+s.localPort);s.write('GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')});s.on('data',()=>{});setTimeout(()=>process.exit(0),20000)`);
+      started.add(healthy.child);
+      const stalled = ns.spawn('python3', ['-c', `import socket,time
+c=socket.socket(); c.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,4096); c.connect(("127.0.0.1",8080))
+c.send(b"GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print("ready", c.getsockname()[1], flush=True); time.sleep(20)`]);
+      started.add(stalled);
+      const stalledPort = await new Promise<number>((resolve, reject) => {
+        stalled.stdout!.once('data', (d) => resolve(Number(String(d).trim().split(' ')[1])));
+        stalled.once('exit', (c) => reject(new Error(`python exited ${c}`)));
+      });
+      await sleep(1000);
+      const r = await diagnoseIn(ns, ['tcp', '--pidfile', srv.pidfile, '--interval', '2s', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(1);
+      const report = ReportSchema.parse(JSON.parse(r.stdout));
+      // the server is the pid in its pid file (bin/srsx runs serve as its child)
+      const serverPid = Number(readFileSync(srv.pidfile, 'utf8').trim());
+      expect(report.data.pid).toBe(serverPid);
+      const rows = report.data.connections as Array<{ peer: string; sendQ: number; stalled: boolean }>;
+      expect(rows.find((c) => c.peer === `127.0.0.1:${stalledPort}`)).toMatchObject({ stalled: true });
+      expect(rows.find((c) => c.peer === `127.0.0.1:${healthy.line.split(' ')[1]}`)).toMatchObject({ stalled: false });
+      const stalledVerdicts = report.verdicts.filter((v) => v.reason.startsWith('stalled player'));
+      expect(stalledVerdicts).toHaveLength(1);
+      const v = stalledVerdicts[0]!;
+      expect(v.reason).toMatch(new RegExp(`^stalled player 127\\.0\\.0\\.1:${stalledPort} \\(server 127\\.0\\.0\\.1:8080, pid ${serverPid}\\): its kernel send queue (grew from \\d+ to|stayed at) \\d+ bytes in 2(\\.\\d)?s`));
+      expect(v.reason).toMatch(/ — (nothing sent to it for \d+\.\ds|its queue grew for at least \d+\.\ds)/);
+      expect(v.fix).toMatch(/queue_length/);
+    } finally {
+      ns.del();
+    }
+  }, 60_000);
 
   it('--from with the guide\'s two-sample command output: first and last sample, deltas over 30 s (or --interval), rates, and the checksum and closed-port verdicts', () => {
     const file = path.join(REPO, 'test/fixtures/diagnose/netstat-suna-sleep30-twice-debian12.txt');

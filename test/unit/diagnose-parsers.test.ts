@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSamples, parseNetstatSu, parseProcNetstatIpExt, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
 import { parseSs } from '../../src/host/sock-diag.js';
+import { tcpVerdicts } from '../../src/diagnose/tcp.js';
 import { parseProcStat, parseSchedstat, parseSoftirqs, parseTaskStat } from '../../src/host/proc-stat.js';
 import { cpuVerdicts, irqVerdicts, type CpuFacts, type CpuRow, type IrqRow } from '../../src/diagnose/cpu.js';
 import { bufferOrigin, netstatTextReport, udpBufferSize, udpRates, udpVerdicts, type SocketFinding } from '../../src/diagnose/udp.js';
@@ -226,5 +227,21 @@ describe('threads, scheduler, CPU and IRQ verdicts', () => {
     // no effective_affinity_list: judged by where it fired
     expect(irqVerdicts([irq({ effective: null, delta: [0, 40] })], 2, '--pid 1')[0]!.level).toBe('ok');
     expect(irqVerdicts([irq({ effective: null, delta: [5, 40] })], 2, '--pid 1')[0]!.level).toBe('warn');
+  });
+});
+
+describe('TCP players', () => {
+  it('a server connection whose Send-Q grows with nothing acknowledged is a stalled player; retransmits get their own verdict', () => {
+    const b = parseSs(fx('ss-tHOnpmei-stalled-debian12.txt')).filter((s) => s.local === '127.0.0.1:1935');
+    const a = b.map((s) => (s.sendQ > 0 ? { ...s, sendQ: s.sendQ - 500000 } : { ...s, tcp: { ...s.tcp!, bytesAcked: s.tcp!.bytesAcked - 20000 } }));
+    const { rows, verdicts } = tcpVerdicts(a, b, 2, 13034, '--pid 13034');
+    expect(rows.filter((r) => r.stalled).map((r) => r.peer)).toEqual(['127.0.0.1:54616']);
+    expect(verdicts).toHaveLength(1);
+    expect(verdicts[0]!.reason).toBe("stalled player 127.0.0.1:54616 (server 127.0.0.1:1935, pid 13034): its kernel send queue grew from 2305760 to 2805760 bytes in 2.0s with 0 bytes acknowledged — nothing sent to it for 2.4s; limited by the player's receive window for 2.4s of its life (threshold: Send-Q ≥ 64 KiB and growing or unacknowledged): the player reads slower than the stream");
+    // a healthy player with 5% retransmits
+    const healthy = b.find((s) => s.sendQ === 0)!;
+    const lossy = tcpVerdicts([{ ...healthy, tcp: { ...healthy.tcp!, retrans: 0, segsOut: 0 } }], [{ ...healthy, tcp: { ...healthy.tcp!, retrans: 50, segsOut: 1000 } }], 2, 1, '--pid 1');
+    expect(lossy.verdicts[0]!.reason).toMatch(/^player 127\.0\.0\.1:54618 .*: 50 of 1000 segments retransmitted in 2\.0s \(5\.0%/);
+    expect(tcpVerdicts(b, b, 2, 1, '--pid 1').verdicts.filter((v) => v.level !== 'ok')).toHaveLength(1); // stuck: unacknowledged
   });
 });
