@@ -75,9 +75,10 @@ export function registerTune(program: Command): void {
     .option('--persist', `also write the sysctls to ${DEFAULT_PERSIST_FILE} (and print systemd lines for process settings)`)
     .option('--persist-file <path>', 'persist into this file instead (e.g. /etc/sysctl.conf: only srsx\'s keys change)')
     .addHelpText('after', `
-All or nothing: if one write fails, what was written is undone and every item's outcome is shown.
-The previous values are saved first ($SRSX_STATE_DIR or /var/lib/srsx), so 'srsx tune revert'
-restores exactly what the last apply changed.
+All or nothing: if one write fails, what was written is undone and every item's outcome is shown
+(an undo that fails too is reported as 'rollback failed' and kept for revert).
+The previous values are saved first ($SRSX_STATE_DIR or /var/lib/srsx); later applies keep the first
+one's originals, so 'srsx tune revert' puts the host back as it was, --persist files included.
 
 Examples:
   srsx tune --udp 16M --dry-run            what would change (nothing is written)
@@ -86,7 +87,7 @@ Examples:
   srsx tune --softirq-cpu 0 --pid 1234     NIC IRQs on CPU 0, the server on the others
   srsx tune --cpus 1 --nice -10 --nofile 100000 --pidfile ./objs/srs.pid
   srsx tune check --profile rtc            exit 0 when the host matches (for monitoring)
-  srsx tune revert                         put back what the last apply changed
+  srsx tune revert                         put back what the applies changed, and undo --persist
   srsx tune profiles                       what each profile sets and why`)
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const req = await buildRequest(hostRoot(), flagsOf(opts));
@@ -162,7 +163,7 @@ Examples:
 
   tune
     .command('revert')
-    .description('Restore exactly what the last `srsx tune` apply changed')
+    .description('Restore what `srsx tune` changed since the last revert (sysctls, IRQs, process settings, --persist files)')
     .option('--dry-run', 'show what would be restored')
     .option('--json', 'machine-readable output')
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
