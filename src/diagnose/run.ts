@@ -60,7 +60,7 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
         break;
       case 'process':
         if (first.proc) reports.push(await processReport(first.proc, await readProcess(root, pid!), hz));
-        else reports.push({ kind: 'process', title: 'server process', data: { pid: null }, verdicts: [{ level: 'ok', reason: 'no server process found (no ./objs/srs.pid, no process named srs, nginx or node): give --pid, --name or --pidfile' }] });
+        else reports.push({ kind: 'process', title: 'server process', data: { pid: null }, verdicts: [{ level: 'ok', reason: 'no server process found (the pid file, the RTMP port and srsx serve/srs command lines were tried): give --pid, --port, --pidfile or -c' }] });
         break;
       case 'tcp':
         reports.push(tcpReport(first.tcp!, await sampleTcp(root, pid), pid, ref));
