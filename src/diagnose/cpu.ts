@@ -50,6 +50,7 @@ export const BUSY_SERVER_PERCENT = 30; // a server thread group using this much 
 export const NET_RX_SHARE = 0.5; // the CPU taking at least half of NET_RX
 export const STARVED_WAIT_SHARE = 0.2; // run-queue wait / (run + wait) of the server's threads
 export const STARVED_WAIT_MIN = 0.1; // ... and at least this share of the interval spent waiting
+export const STARVED_RUN_MIN = 0.05; // ... by a server with work to do: running at least this share of the interval (an idle server's wake-ups are not starvation)
 export const THREAD_SATURATED_PERCENT = 90; // one server thread using this much of a CPU
 export const COMPETITOR_PERCENT = 5; // a process using this much of the server's CPUs is named
 export const NIC_PPS_MIN = 100; // NIC packets/s below this are not "NIC traffic"
@@ -133,7 +134,7 @@ export function cpuVerdicts(f: CpuFacts): Verdict[] {
     checked.push(`the server's run-queue wait (${Math.round(s.waitMs)} ms waiting, ${Math.round(s.runMs)} ms running)`);
     const want = s.runMs + s.waitMs;
     const share = want > 0 ? s.waitMs / want : 0;
-    if (share >= STARVED_WAIT_SHARE && s.waitMs >= STARVED_WAIT_MIN * f.intervalS * 1000) {
+    if (share >= STARVED_WAIT_SHARE && s.waitMs >= STARVED_WAIT_MIN * f.intervalS * 1000 && s.runMs >= STARVED_RUN_MIN * f.intervalS * 1000) {
       const comp = f.competitors.filter((c) => c.cpus.some((x) => s.allowed.length === 0 || s.allowed.includes(x)));
       v.push({
         level: share >= 0.5 ? 'critical' : 'warn',

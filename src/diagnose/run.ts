@@ -28,8 +28,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runReports(root: HostRoot, what: readonly What[], opts: RunOptions): Promise<Report[]> {
   const wants = (w: What) => what.includes(w);
   const needPid = wants('process');
-  const pid = needPid || wants('cpu') || wants('irq') || wants('tcp') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
-  const ref = { pid, pidfile: opts.pidfile };
+  const pid = needPid || wants('cpu') || wants('tcp') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
+  // the irq fix names the server too, but irq alone does not go looking for it (that may be ambiguous)
+  const ref = { pid: pid ?? (opts.pid !== undefined && /^\d+$/.test(opts.pid) ? Number(opts.pid) : undefined), pidfile: opts.pidfile };
   const hz = await ticksPerSecond();
   const first = {
     udp: wants('udp-drops') ? await sampleUdp(root) : undefined,

@@ -22,10 +22,15 @@ import type { StatsSource } from './api/stats-source.js';
 import { RtcServer } from './rtc/rtc-server.js';
 import { RtcBridges } from './rtc/bridge/index.js';
 import { CombinedStats } from './rtc/stats.js';
+import { HttpHooks } from './hooks/http-hooks.js';
 
 export interface ServerOptions {
   config: ServerConfig;
   log: Logger;
+  /** the id the API and the http hooks report (src/server/server-id.ts); default a random one */
+  serverId?: string;
+  /** http hooks' timeout (default SRS's 30 s) */
+  hookTimeoutMs?: number;
 }
 
 /**
@@ -54,6 +59,8 @@ export class LiveServer {
   /** HLS, DVR and HTTP-TS/AAC/MP3: one muxer per stream, as source taps */
   readonly media: MediaOutputs;
   private readonly valgrind = new ValgrindApi(loadNativeAddon);
+  /** SRS's http_hooks, shared by RTMP sessions and HTTP-FLV players */
+  readonly hooks: HttpHooks;
   /** actual bound ports by role (useful with port 0 in tests) */
   readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number; rtc?: number } = { rtmp: [] };
 
@@ -62,6 +69,8 @@ export class LiveServer {
     this.log = opts.log;
     this.registry = new SourceRegistry(this.config);
     this.stats = new LiveStats(this.registry, this.clients);
+    if (opts.serverId) this.stats.serverId = opts.serverId;
+    this.hooks = new HttpHooks(() => ({ serverId: this.stats.serverId, serviceId: this.stats.serviceId }), this.log, opts.hookTimeoutMs);
     this.apiStats = new CombinedStats(this.stats, () => this.rtc);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
@@ -80,6 +89,7 @@ export class LiveServer {
       maxMessageSize: 16 * 1024 * 1024,
       handshakeTimeoutMs: 10_000,
       publishIdleTimeoutMs: 30_000,
+      hooks: this.hooks,
     };
   }
 
@@ -166,7 +176,7 @@ export class LiveServer {
       for (const mount of this.mounts) {
         const m = mount.match(pathname);
         if (m && m.stream) {
-          serveFlvPlayer(req, res, { mount, ...m }, { registry: this.registry, clients: this.clients, log: this.log, crossdomain: this.config.httpServer.crossdomain });
+          serveFlvPlayer(req, res, { mount, ...m }, { registry: this.registry, clients: this.clients, log: this.log, crossdomain: this.config.httpServer.crossdomain, hooks: this.hooks });
           return;
         }
       }

@@ -104,7 +104,8 @@ describe('srsx diagnose on the real kernel', () => {
 
   it('prints every report in a few seconds, and validates as JSON', () => {
     const t0 = Date.now();
-    const r = runCli(['diagnose', '--interval', '1s', '--json']);
+    // --pid: parallel tests may run several srsx serve, and diagnose then asks which one
+    const r = runCli(['diagnose', '--interval', '1s', '--json', '--pid', String(process.pid)]);
     expect(Date.now() - t0).toBeLessThan(15_000);
     const out = JSON.parse(r.stdout);
     expect(out.reports.map((x: { kind: string }) => x.kind)).toEqual(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net', 'tcp']);

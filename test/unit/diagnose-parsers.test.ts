@@ -208,6 +208,8 @@ describe('threads, scheduler, CPU and IRQ verdicts', () => {
     expect(v.fix).toMatch(/^srsx tune --nice -10 --pidfile \/srv\/objs\/srs\.pid/);
     // a short wait is not starvation
     expect(cpuVerdicts(base({ server: server({ runMs: 100, waitMs: 100 }) })).some((x) => /starved/.test(x.reason))).toBe(false);
+    // an idle server's wake-ups (13 ms of work, 400 ms of waiting in 3 s) are not starvation
+    expect(cpuVerdicts(base({ server: server({ runMs: 13, waitMs: 400, threads: [] }) })).some((x) => /starved/.test(x.reason))).toBe(false);
   });
   it('a saturated server thread is named; the ok text lists only what was checked', () => {
     const v = cpuVerdicts(base({ server: server({ threads: [{ tid: 101, comm: 'node', percent: 97, cpu: 1 }] }) }));

@@ -13,6 +13,7 @@ import { ServerConfigSchema } from './schema.js';
 import type { ListenAddress, ServerConfig, VhostConfig } from './types.js';
 import { buildDvr, buildHls, DVR_IMPLEMENTED, HLS_IMPLEMENTED } from './media.js';
 import { buildRtcServer, buildVhostRtc, RTC_SERVER_IMPLEMENTED, VHOST_RTC_IMPLEMENTED } from './rtc.js';
+import { buildHttpHooks, HOOKS_IMPLEMENTED } from './hooks.js';
 
 export class ConfigValueError extends UserError {
   constructor(where: string, detail: string, hint?: string) {
@@ -24,18 +25,19 @@ export class ConfigValueError extends UserError {
 /** What srsx implements; everything else SRS allows gets one "not implemented" warning. */
 const IMPLEMENTED_ROOT = new Set([
   'listen', 'pid', 'chunk_size', 'srs_log_tank', 'srs_log_level', 'srs_log_level_v2', 'srs_log_file', 'max_connections',
-  'daemon', 'http_api', 'http_server', 'exporter', 'vhost', 'is_full', 'rtc_server',
+  'daemon', 'http_api', 'http_server', 'exporter', 'vhost', 'is_full', 'rtc_server', 'server_id', 'work_dir',
 ]);
 const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   http_api: new Set(['enabled', 'listen', 'crossdomain', 'auth']),
   'http_api.auth': new Set(['enabled', 'username', 'password']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
-  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr', 'rtc']),
+  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr', 'rtc', 'http_hooks']),
   rtc_server: RTC_SERVER_IMPLEMENTED,
   'vhost.rtc': VHOST_RTC_IMPLEMENTED,
   'vhost.hls': HLS_IMPLEMENTED,
   'vhost.dvr': DVR_IMPLEMENTED,
+  'vhost.http_hooks': HOOKS_IMPLEMENTED,
   'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs']),
   'vhost.publish': new Set(['firstpkt_timeout', 'normal_timeout']),
   'vhost.forward': new Set(['enabled', 'destination']),
@@ -223,6 +225,8 @@ export function buildServerConfig(root: Directive[], opts: BuildOptions, notes: 
     exporter,
     rtcServer: buildRtcServer(root, env),
     vhosts,
+    serverId: (fromEnv(env, ['srs.server_id']) ?? fromDir(child(top, 'server_id')))?.value,
+    workDir: (fromEnv(env, ['srs.work_dir']) ?? fromDir(child(top, 'work_dir')))?.value,
     warnings: [...warnings, ...numberNotes],
   };
   numberNotes = [];
@@ -274,5 +278,6 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
     hls: buildHls(v, env),
     dvr: buildDvr(v, env),
     rtc: buildVhostRtc(v, env),
+    httpHooks: buildHttpHooks(v, env),
   };
 }

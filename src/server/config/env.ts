@@ -11,9 +11,17 @@ export function envName(key: string): string {
   return key.replace(/^\$/, '').toUpperCase().replace(/\./g, '_');
 }
 
+/**
+ * Every SRS_* name a config build looked up (so the loader can warn about the SRS_* variables
+ * in the environment srsx never reads: a typo, or an SRS setting srsx does not implement).
+ */
+export const queriedEnvNames = new Set<string>();
+
 /** The override for `key`, or '' when unset or empty (as SRS treats it). */
 export function envValue(env: Env, key: string): string {
-  return env[envName(key)] ?? '';
+  const name = envName(key);
+  queriedEnvNames.add(name);
+  return env[name] ?? '';
 }
 
 const DOLLAR = /^\$([A-Za-z_][A-Za-z0-9_]*)$/;

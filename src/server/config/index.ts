@@ -9,7 +9,7 @@ import { UserError } from '../../errors.js';
 import type { Directive } from './directive.js';
 import { buildServerConfig } from './build.js';
 import { checkSrsRules } from './check.js';
-import { expandDollar, type Env } from './env.js';
+import { expandDollar, queriedEnvNames, type Env } from './env.js';
 import { parseConf } from './parse.js';
 import { transformOldForms } from './transform.js';
 import type { ServerConfig } from './types.js';
@@ -43,6 +43,20 @@ vhost __defaultVhost__ {
 }
 `;
 export const EMBEDDED = '<embedded>';
+/** config.source in env-only mode (`srs -e`, SRS_ENV_ONLY): no file, every setting from SRS_* */
+export const ENV_ONLY = '<env-only>';
+
+/**
+ * The root of an env-only config (SRS: an empty root gets `vhost __defaultVhost__ {}`). srsx
+ * also listens on 1935 when SRS_LISTEN is not set (SRS would listen on nothing).
+ */
+export const ENV_ONLY_CONF = 'listen 1935;\nvhost __defaultVhost__ {\n}\n';
+
+/**
+ * SRS_* variables that are not config overrides (read by the command line or the process
+ * itself), so never warned about as unknown.
+ */
+const PROCESS_ENV = new Set(['SRS_CONFIG_FILE', 'SRS_ENV_ONLY', 'SRS_WORK_DIR', 'SRS_SERVER_ID', 'SRS_DAEMON', 'SRS_PID']);
 
 export interface LoadOptions {
   /** config file (-c); SRS_CONFIG_FILE in env wins over it, as in SRS */
@@ -53,6 +67,17 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** accept a config with `is_full on` (SRS refuses full.conf by name; default false, as SRS) */
   allowFull?: boolean;
+  /**
+   * env-only (`srs -e`; also when SRS_ENV_ONLY is set, to any value, as SRS): no file is read,
+   * the root is `vhost __defaultVhost__ {}` and SRS_DAEMON=off / SRS_SRS_LOG_TANK=console unless set
+   */
+  envOnly?: boolean;
+}
+
+/** Whether this load is env-only (the -e flag, or SRS_ENV_ONLY present in the environment). */
+export function isEnvOnly(opts: LoadOptions): boolean {
+  const env = opts.env ?? process.env;
+  return opts.envOnly === true || env.SRS_ENV_ONLY !== undefined;
 }
 
 export class ConfigCheckError extends UserError {
@@ -63,6 +88,7 @@ export class ConfigCheckError extends UserError {
 }
 
 function resolveFile(opts: LoadOptions): { display: string; abs: string } | undefined {
+  if (isEnvOnly(opts)) return undefined;
   const env = opts.env ?? process.env;
   const file = env.SRS_CONFIG_FILE || opts.file;
   if (!file) return undefined;
@@ -131,16 +157,23 @@ interface Parsed {
 }
 
 function parseAll(opts: LoadOptions): Parsed {
-  const env = (opts.env ?? process.env) as Env;
+  const envOnly = isEnvOnly(opts);
+  let env = (opts.env ?? process.env) as Env;
+  if (envOnly) {
+    // SRS: env-only runs in the foreground and logs to the console unless told otherwise
+    env = { ...env };
+    if (env.SRS_DAEMON === undefined) env.SRS_DAEMON = 'off';
+    if (env.SRS_SRS_LOG_TANK === undefined && env.SRS_LOG_TANK === undefined) env.SRS_SRS_LOG_TANK = 'console';
+  }
   const cwd = opts.cwd ?? process.cwd();
   const f = resolveFile(opts);
-  const display = f?.display ?? EMBEDDED;
+  const display = envOnly ? ENV_ONLY : f?.display ?? EMBEDDED;
   const budget = { bytes: 0 };
-  const text = f ? readText(f.abs, f.display, budget) : DEFAULT_CONF;
+  const text = envOnly ? ENV_ONLY_CONF : f ? readText(f.abs, f.display, budget) : DEFAULT_CONF;
   const root = parseConf(text, display, { readInclude: (inc) => readConfigFile(path.resolve(cwd, inc), budget) });
   expandAll(root, env);
   const notes = transformOldForms(root);
-  return { root, notes, display, source: f?.abs ?? EMBEDDED, env };
+  return { root, notes, display, source: envOnly ? ENV_ONLY : f?.abs ?? EMBEDDED, env };
 }
 
 /** Loads and validates a config; throws a UserError (file:line:column, what was expected) when it is not valid. */
@@ -148,7 +181,13 @@ export function loadConfig(opts: LoadOptions = {}): ServerConfig {
   const p = parseAll(opts);
   const problem = checkSrsRules(p.root, { env: p.env, file: p.display, refuseFull: !opts.allowFull });
   if (problem) throw new ConfigCheckError(problem, p.display);
-  return buildServerConfig(p.root, { env: p.env, source: p.source }, p.notes);
+  queriedEnvNames.clear();
+  const cfg = buildServerConfig(p.root, { env: p.env, source: p.source }, p.notes);
+  const unread = Object.keys(p.env)
+    .filter((k) => k.startsWith('SRS_') && p.env[k] && !queriedEnvNames.has(k) && !PROCESS_ENV.has(k))
+    .sort();
+  for (const k of unread) cfg.warnings.push(`env ${k}: not an SRS setting srsx implements (ignored)`);
+  return cfg;
 }
 
 export interface CheckResult {
@@ -163,7 +202,7 @@ export interface CheckResult {
 /** `srsx serve -t`: SRS's verdict on a config, never throws for config problems. */
 export function checkConfig(opts: LoadOptions = {}): CheckResult {
   const f = resolveFile(opts);
-  const file = f?.display ?? EMBEDDED;
+  const file = isEnvOnly(opts) ? ENV_ONLY : f?.display ?? EMBEDDED;
   try {
     const cfg = loadConfig(opts);
     return { ok: true, file, warnings: cfg.warnings };

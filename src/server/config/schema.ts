@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ServerConfig } from './types.js';
 import { DvrConfigSchema, HlsConfigSchema } from './media.js';
 import { RtcServerConfigSchema, VhostRtcConfigSchema } from './rtc.js';
+import { HttpHooksConfigSchema } from './hooks.js';
 
 const port = z.number().int().min(1).max(65535);
 export const ListenAddressSchema = z.object({ host: z.string().min(1), port });
@@ -25,6 +26,7 @@ export const VhostConfigSchema = z.object({
   hls: HlsConfigSchema,
   dvr: DvrConfigSchema,
   rtc: VhostRtcConfigSchema,
+  httpHooks: HttpHooksConfigSchema,
 });
 
 export const ServerConfigSchema = z.object({
@@ -50,5 +52,7 @@ export const ServerConfigSchema = z.object({
   exporter: z.object({ enabled: z.boolean(), listen: ListenAddressSchema, label: z.string(), tag: z.string() }),
   rtcServer: RtcServerConfigSchema,
   vhosts: z.array(VhostConfigSchema),
+  serverId: z.string().min(1).optional(),
+  workDir: z.string().min(1).optional(),
   warnings: z.array(z.string()),
 }) satisfies z.ZodType<ServerConfig>;

@@ -6,6 +6,8 @@
 
 import type { DvrConfig, HlsConfig } from './media.js';
 import type { RtcServerConfig, VhostRtcConfig } from './rtc.js';
+import type { HttpHooksConfig } from './hooks.js';
+export type { HttpHooksConfig } from './hooks.js';
 export type { DvrConfig, HlsConfig } from './media.js';
 
 export interface ListenAddress {
@@ -58,6 +60,8 @@ export interface VhostConfig {
   dvr: DvrConfig;
   /** vhost rtc { } (WebRTC) */
   rtc: VhostRtcConfig;
+  /** http_hooks { } (SRS's HTTP callbacks) */
+  httpHooks: HttpHooksConfig;
 }
 
 export interface ServerConfig {
@@ -97,6 +101,10 @@ export interface ServerConfig {
   /** rtc_server { } (the WebRTC UDP port) */
   rtcServer: RtcServerConfig;
   vhosts: VhostConfig[];
+  /** SRS_SERVER_ID or `server_id` (else the id file next to the pid file, else a new one) */
+  serverId?: string;
+  /** SRS_WORK_DIR or `work_dir`: the server chdirs there after reading the config, as SRS */
+  workDir?: string;
   /** directives parsed but not implemented by srsx: one warning each, as `file:line: directive` */
   warnings: string[];
 }

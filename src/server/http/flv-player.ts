@@ -7,6 +7,9 @@ import type { Logger } from '../log.js';
 import type { FlvMount } from './flv-mount.js';
 import { guard } from '../guard.js';
 import { connectionId } from './limits.js';
+import { HttpHooks, type HookClient } from '../hooks/http-hooks.js';
+
+type FlvContext = { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean; hooks?: HttpHooks };
 
 /**
  * Serves one HTTP-FLV player: the FLV header, then the source's join bytes and batches as
@@ -17,7 +20,7 @@ export function serveFlvPlayer(
   req: IncomingMessage,
   res: ServerResponse,
   target: { mount: FlvMount; app: string; stream: string },
-  ctx: { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean },
+  ctx: FlvContext,
 ): void {
   // A request pipelined behind another one on the same connection waits until its response
   // owns the socket (node attaches it when the previous response finishes; an FLV response never
@@ -25,24 +28,68 @@ export function serveFlvPlayer(
   // creates no stream: no ghost in the registry or in /api/v1/streams.
   if (!res.socket) {
     // later than the request handler, so out of its guard: guarded here
-    const start = guard(ctx.log, connectionId(req.socket), () => req.socket.destroy(), () => startFlvPlayer(req, res, target, ctx));
+    const start = guard(ctx.log, connectionId(req.socket), () => req.socket.destroy(), () => hookThenStart(req, res, target, ctx));
     res.once('socket', () => {
       if (!req.socket.destroyed) start();
     });
     return;
   }
-  startFlvPlayer(req, res, target, ctx);
+  hookThenStart(req, res, target, ctx);
+}
+
+/** SRS's request for an HTTP-FLV player (SrsHttpMessage::to_request): tcUrl rtmp://VHOST/APP, the query as param. */
+function hookClient(req: IncomingMessage, target: { mount: FlvMount; app: string; stream: string }, id: string, streamId?: string): HookClient {
+  const q = (req.url ?? '').indexOf('?');
+  const referer = req.headers.referer;
+  return {
+    clientId: id,
+    ip: (req.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+    vhost: target.mount.vhost.name,
+    app: target.app,
+    stream: target.stream,
+    param: q >= 0 ? (req.url ?? '').slice(q) : '',
+    tcUrl: `rtmp://${target.mount.vhost.name}/${target.app}`,
+    pageUrl: typeof referer === 'string' ? referer : '',
+    streamId,
+  };
+}
+
+/** on_play (when configured) decides before the player starts: a denial is 403 and the connection closed. */
+function hookThenStart(req: IncomingMessage, res: ServerResponse, target: { mount: FlvMount; app: string; stream: string }, ctx: FlvContext): void {
+  const hooks = ctx.hooks;
+  const vhost = target.mount.vhost;
+  if (!hooks || req.method === 'HEAD' || !HttpHooks.wants(vhost.httpHooks, 'on_play')) {
+    startFlvPlayer(req, res, target, ctx);
+    return;
+  }
+  const id = newId('flv');
+  const socket = req.socket;
+  socket.pause();
+  const go = guard(ctx.log, id, () => socket.destroy(), (ok: boolean, why?: string) => {
+    if (socket.destroyed || res.writableEnded) return;
+    if (!ok) {
+      ctx.log.warn(`FLV play ${vhost.name}/${target.app}/${target.stream} denied by http hook: ${why ?? ''}`, id);
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', Server: 'srsx' });
+      res.end('Forbidden');
+      res.once('finish', () => socket.destroy());
+      return;
+    }
+    socket.resume();
+    startFlvPlayer(req, res, target, ctx, id);
+  });
+  void hooks.call(vhost.httpHooks, 'on_play', hookClient(req, target, id)).then((r) => go(r.ok, r.reason), (err: Error) => go(false, err.message));
 }
 
 function startFlvPlayer(
   req: IncomingMessage,
   res: ServerResponse,
   target: { mount: FlvMount; app: string; stream: string },
-  ctx: { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean },
+  ctx: FlvContext,
+  givenId?: string,
 ): void {
   const { vhost } = target.mount;
   const source = ctx.registry.getOrCreate(vhost, target.app, target.stream);
-  const id = newId('flv');
+  const id = givenId ?? newId('flv');
   const socket = req.socket;
   res.useChunkedEncodingByDefault = false;
   res.shouldKeepAlive = false;
@@ -82,7 +129,9 @@ function startFlvPlayer(
     app: target.app,
     streamName: target.stream,
     streamId: source.id,
-    tcUrl: `http://${req.headers.host ?? ''}${req.url ?? ''}`,
+    // as SRS reports an HTTP-FLV client (SrsHttpMessage::to_request)
+    tcUrl: `rtmp://${vhost.name}/${target.app}`,
+    pageUrl: typeof req.headers.referer === 'string' ? req.headers.referer : undefined,
     bytesRead: () => socket.bytesRead,
     bytesWritten: () => socket.bytesWritten,
     kick: () => finish('kicked by the HTTP API'),
@@ -94,6 +143,7 @@ function startFlvPlayer(
     source.removeConsumer(consumer);
     ctx.registry.release(source);
     ctx.clients.remove(id);
+    if (ctx.hooks) ctx.hooks.notify(ctx.registry.resolveVhost(vhost.name)?.httpHooks ?? vhost.httpHooks, 'on_stop', hookClient(req, target, id, source.id));
     if (reason !== 'peer closed') ctx.log.trace(`FLV close ${source.key}: ${reason}`, id);
     socket.destroy();
   }

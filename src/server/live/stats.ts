@@ -40,7 +40,8 @@ function audioInfo(s: LiveSource): AudioInfo | undefined {
 
 /** The live server's StatsSource for the HTTP API and the exporter. */
 export class LiveStats implements StatsSource {
-  readonly serverId = `vid-${randomBytes(3).toString('hex')}`;
+  /** SRS_SERVER_ID / server_id / the id file (set by the server at start), else random */
+  serverId = `vid-${randomBytes(3).toString('hex')}`;
   readonly serviceId = randomBytes(4).toString('hex');
   readonly startedAt = Date.now();
   private prev = { at: Date.now(), recv: 0, send: 0, recvKbps: 0, sendKbps: 0 };
@@ -113,7 +114,8 @@ export class LiveStats implements StatsSource {
         vhost: s.vhost,
         app: s.app,
         name: s.name,
-        tcUrl: `rtmp://127.0.0.1/${s.app}`,
+        // the publisher's own tcUrl (as SRS keeps the request's), else what SRS builds for HTTP clients
+        tcUrl: (s.publisherId !== undefined ? this.table.get(s.publisherId)?.tcUrl : undefined) || `rtmp://${s.vhost}/${s.app}`,
         createdAt: s.createdAt,
         publisherId: s.publisherId,
         players: playersBySource.get(s.id) ?? 0,

@@ -19,6 +19,8 @@ import type { SourceRegistry } from '../live/registry.js';
 import type { LiveSource } from '../live/source.js';
 import { PLAY_STREAM_ID } from '../live/wire.js';
 import { parseConnect, parseStreamName, type RtmpRequest } from './request.js';
+import type { HookEvent } from '../config/hooks.js';
+import { HttpHooks, type HookClient } from '../hooks/http-hooks.js';
 
 export interface SessionContext {
   registry: SourceRegistry;
@@ -35,7 +37,12 @@ export interface SessionContext {
   identifyTimeoutMs?: number;
   /** unused: publishers follow their vhost's publish { firstpkt_timeout; normal_timeout; } */
   publishIdleTimeoutMs?: number;
+  /** SRS's http_hooks (on_connect/on_publish/on_play decide; on_close/on_unpublish/on_stop notify) */
+  hooks?: HttpHooks;
 }
+
+/** messages a peer may send while a deciding http hook runs (held, then handled in order) */
+const MAX_HELD_MESSAGES = 1024;
 
 const WINDOW_ACK_SIZE = 2_500_000;
 const SERVER_VERSION = '0.1.0';
@@ -85,6 +92,11 @@ export class RtmpSession {
   private publishStartedAt = 0;
   private lastMediaAt = 0;
   private mediaMessages = 0;
+  /** messages held while a deciding http hook (on_connect/on_publish/on_play) runs */
+  private held: RtmpMessage[] | undefined;
+  /** the publish/play stream name's query (`?token=…`), for the http hooks */
+  private streamParam = '';
+  private pageUrl = '';
 
   constructor(
     private readonly socket: Socket,
@@ -180,6 +192,11 @@ export class RtmpSession {
   }
 
   private onMessage(msg: RtmpMessage): void {
+    if (this.held) {
+      if (this.held.length >= MAX_HELD_MESSAGES) throw new ProtocolError(`more than ${MAX_HELD_MESSAGES} messages while an http hook runs`);
+      this.held.push(msg);
+      return;
+    }
     switch (msg.type) {
       case MessageType.Video:
       case MessageType.Audio:
@@ -275,6 +292,15 @@ export class RtmpSession {
       rec.pageUrl = typeof obj.pageUrl === 'string' ? obj.pageUrl : undefined;
       rec.swfUrl = typeof obj.swfUrl === 'string' ? obj.swfUrl : undefined;
     }
+    this.pageUrl = typeof obj.pageUrl === 'string' ? obj.pageUrl : '';
+    if (this.gate(vhost, 'on_connect', this.hookClient(), () => this.acceptConnect(cmd, obj, vhost, parsed.app, tcUrl), (why) => {
+      this.send(command('_error', cmd.transactionId, null, [{ level: 'error', code: 'NetConnection.Connect.Rejected', description: why }]));
+      this.close(`connect denied by http hook: ${why}`, true);
+    })) return;
+    this.acceptConnect(cmd, obj, vhost, parsed.app, tcUrl);
+  }
+
+  private acceptConnect(cmd: Command, obj: Amf0Object, vhost: VhostConfig, app: string, tcUrl: string): void {
     const chunkSize = vhost.chunkSize ?? this.ctx.registry.serverConfig.chunkSize;
     this.send(windowAckSize(WINDOW_ACK_SIZE));
     this.send(setPeerBandwidth(WINDOW_ACK_SIZE, 2));
@@ -288,10 +314,10 @@ export class RtmpSession {
       data: new EcmaArray({ version: SERVER_VERSION, srs_server: `srsx/${SERVER_VERSION}`, srs_pid: process.pid, srs_id: this.id }) as unknown as Amf0Object,
     }]));
     this.send(command('onBWDone', 0, null, []));
-    this.ctx.log.trace(`RTMP connect vhost=${vhost.name} app=${parsed.app} tcUrl=${tcUrl}`, this.id);
+    this.ctx.log.trace(`RTMP connect vhost=${vhost.name} app=${app} tcUrl=${tcUrl}`, this.id);
   }
 
-  private target(cmd: Command): { vhost: VhostConfig; stream: string } | undefined {
+  private target(cmd: Command): { vhost: VhostConfig; stream: string; param: string } | undefined {
     const name = typeof cmd.args[0] === 'string' ? cmd.args[0] : '';
     const parsed = parseStreamName(name);
     const vhost = parsed.vhost ? this.ctx.registry.resolveVhost(parsed.vhost) : this.vhost;
@@ -299,12 +325,69 @@ export class RtmpSession {
       this.close(`${cmd.name} without connect or with an empty stream name`);
       return undefined;
     }
-    return { vhost, stream: parsed.stream };
+    return { vhost, stream: parsed.stream, param: parsed.param || this.req.param || '' };
+  }
+
+  /**
+   * A deciding http hook: when `vhost` has URLs for `event`, the connection's messages are held
+   * until they answer, then `allow` runs (and the held messages after it) or `deny` with the
+   * reason. Returns false (nothing to wait for) when the hook is not configured.
+   */
+  private gate(vhost: VhostConfig, event: HookEvent, client: HookClient, allow: () => void, deny: (why: string) => void): boolean {
+    const hooks = this.ctx.hooks;
+    if (!hooks || !HttpHooks.wants(vhost.httpHooks, event)) return false;
+    this.held = [];
+    this.socket.pause();
+    void hooks.call(vhost.httpHooks, event, client).then((r) => this.guarded(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      if (this.closed) return;
+      if (!r.ok) return deny(r.reason ?? 'denied');
+      allow();
+      if (!this.closed) this.socket.resume();
+      // in order; a message that starts another gate holds the rest again
+      for (const m of held) {
+        if (this.closed) break;
+        this.onMessage(m);
+      }
+    }));
+    return true;
+  }
+
+  private hookClient(source?: LiveSource, stream?: string, param?: string): HookClient {
+    return {
+      clientId: this.id,
+      ip: (this.socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      vhost: source?.vhost ?? this.vhost?.name ?? this.req.vhost ?? '',
+      app: this.req.app ?? '',
+      stream: source?.name ?? stream,
+      param: param ?? this.req.param ?? '',
+      tcUrl: this.req.tcUrl ?? '',
+      pageUrl: this.pageUrl,
+      streamId: source?.id,
+    };
+  }
+
+  /** A notification hook (on_close/on_unpublish/on_stop): fire and forget, with the vhost as configured now. */
+  private notifyHook(event: HookEvent, client: HookClient, extra?: Record<string, unknown>): void {
+    const hooks = this.ctx.hooks;
+    const v = client.vhost ? this.ctx.registry.resolveVhost(client.vhost) : undefined;
+    if (hooks && v) hooks.notify(v.httpHooks, event, client, extra);
   }
 
   private onPublish(cmd: Command): void {
     const t = this.target(cmd);
     if (!t) return;
+    const denied = (why: string) => {
+      this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.Denied', why));
+      this.close(`publish denied by http hook: ${why}`, true);
+    };
+    if (this.gate(t.vhost, 'on_publish', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPublishing(t), denied)) return;
+    this.startPublishing(t);
+  }
+
+  private startPublishing(t: { vhost: VhostConfig; stream: string; param: string }): void {
+    this.streamParam = t.param;
     const source = this.ctx.registry.getOrCreate(t.vhost, this.req.app!, t.stream);
     if (source.isPublishing) {
       this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.BadName', `stream ${source.key} is already publishing`));
@@ -357,6 +440,16 @@ export class RtmpSession {
   private onPlay(cmd: Command): void {
     const t = this.target(cmd);
     if (!t) return;
+    const denied = (why: string) => {
+      this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.Failed', why));
+      this.close(`play denied by http hook: ${why}`, true);
+    };
+    if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPlaying(t), denied)) return;
+    this.startPlaying(t);
+  }
+
+  private startPlaying(t: { vhost: VhostConfig; stream: string; param: string }): void {
+    this.streamParam = t.param;
     const source = this.ctx.registry.getOrCreate(t.vhost, this.req.app!, t.stream);
     this.role = 'player';
     this.source = source;
@@ -471,11 +564,13 @@ export class RtmpSession {
     if (this.role === 'publisher' && s.publisherId === this.id) {
       s.stopPublish();
       this.ctx.log.trace(`RTMP unpublish ${s.key}`, this.id);
+      this.notifyHook('on_unpublish', this.hookClient(s, undefined, this.streamParam));
     }
     if (this.consumer) {
       s.removeConsumer(this.consumer);
       this.consumer.closed = true;
       this.consumer = undefined;
+      this.notifyHook('on_stop', this.hookClient(s, undefined, this.streamParam));
     }
     this.source = undefined;
     this.role = 'unknown';
@@ -491,6 +586,8 @@ export class RtmpSession {
     this.closed = true;
     this.clearDeadline();
     this.leave();
+    this.held = undefined;
+    if (this.vhost) this.notifyHook('on_close', this.hookClient(), { send_bytes: this.socket.bytesWritten, recv_bytes: this.socket.bytesRead });
     this.ctx.clients.remove(this.id);
     if (reason !== 'peer closed') this.ctx.log.trace(`RTMP close: ${reason}`, this.id);
     if (flush && !this.socket.destroyed) {
