@@ -36,7 +36,7 @@ function addTuneFlags(cmd: Command): Command {
     .option('--nic <name>', 'only this NIC\'s IRQs (default: every NIC)')
     .option('--softirq-cpu <n>', 'the guide\'s recipe: NIC IRQs on CPU n, the server on every other CPU')
     .option('--pid <pid>', 'the server process for --cpus/--nice/--nofile')
-    .option('--pidfile <file>', 'read the pid from this file (default ./objs/srs.pid, what srsx serve writes)')
+    .option('--pidfile <file>', 'read the pid from this file (default: ./objs/srs.pid, else the process listening on 1935, else the one `srsx serve`/`srs`)')
     .option('--cpus <list>', 'CPU affinity of every thread (as taskset -a -p)')
     .option('--nice <n>', 'priority of every thread, -20..19 (as renice)')
     .option('--nofile <n>', 'open-files limit of the running process (as prlimit)')

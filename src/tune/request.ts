@@ -5,6 +5,7 @@ import { nicIrqs, physicalNics } from '../host/irq.js';
 import { readFdCeilings, readPidFile, readProcessSettings } from '../host/process.js';
 import type { HostRoot } from '../host/root.js';
 import { inContainer } from '../host/sysctl.js';
+import { resolveServerPid } from '../diagnose/process.js';
 import type { TuneItem } from './item.js';
 import { cpusItem, irqItem, niceItem, nofileItem, sysctlItem } from './items.js';
 import { loadProfile, type Profile } from './profiles.js';
@@ -52,8 +53,11 @@ async function resolvePid(root: HostRoot, flags: TuneFlags, needed: boolean): Pr
     await readProcessSettings(root, pid); // throws "no process with pid"
     return pid;
   }
-  if (flags.pidfile !== undefined || needed) {
-    const file = flags.pidfile ?? DEFAULT_PIDFILE;
+  // no --pid/--pidfile: the server as diagnose finds it (./objs/srs.pid, else who listens on 1935,
+  // else the one `srsx serve`/`srs`, never the bin/srsx wrapper; several: an error naming them)
+  if (flags.pidfile === undefined && needed) return resolveServerPid(root, {}, true);
+  if (flags.pidfile !== undefined) {
+    const file = flags.pidfile;
     const pid = await readPidFile(root, file);
     try {
       await readProcessSettings(root, pid);

@@ -36,14 +36,14 @@ describe('diagnose finds the server process', () => {
    * nothing else listens on 1935): each server runs through bin/srsx, so the wrapper is there too.
    */
   const itNs = itIf({ root: true, tools: ['unshare'] });
-  function inNamespace(ports: number[]): { code: number; out: string; err: string; pids: number[] } {
+  function inNamespace(ports: number[], command = 'diagnose process --json --interval 100ms'): { code: number; out: string; err: string; pids: number[] } {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-ns-'));
     const starts = ports.map((port, i) => {
       writeFileSync(path.join(dir, `${i}.conf`), `listen ${port};\npid ${dir}/${i}.pid;\nsrs_log_tank console;\nvhost __defaultVhost__ {\n}\n`);
       return `node "$BIN" serve -c ${i}.conf >${i}.log 2>&1 &
 n=0; until [ -s ${i}.pid ] && grep -q "srsx serve pid=" ${i}.log; do n=$((n+1)); [ $n -lt 200 ] || { cat ${i}.log >&2; exit 9; }; sleep 0.05; done`;
     });
-    const script = `cd "$DIR"\n${starts.join('\n')}\ncd /\nnode "$BIN" diagnose process --json --interval 100ms >"$DIR/out.json"\necho $? >"$DIR/code"\n`;
+    const script = `cd "$DIR"\n${starts.join('\n')}\ncd /\nnode "$BIN" ${command} >"$DIR/out.json"\necho $? >"$DIR/code"\n`;
     const r = spawnSync('unshare', ['-n', '-p', '-f', '--mount-proc', 'sh', '-c', script], {
       env: { ...process.env, FORCE_COLOR: '0', DIR: dir, BIN: SRSX_BIN, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` },
       encoding: 'utf8',
@@ -68,6 +68,12 @@ n=0; until [ -s ${i}.pid ] && grep -q "srsx serve pid=" ${i}.log; do n=$((n+1));
     const r = inNamespace([19350]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).data.pid).toBe(r.pids[0]);
+  }, 60_000);
+
+  itNs('srsx tune without --pid finds the server the same way (here: the one `srsx serve`)', () => {
+    const r = inNamespace([19350], 'tune --nice 0 --dry-run --json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).plan.map((p: { id: string }) => p.id)).toEqual([`pid:${r.pids[0]}:nice`]);
   }, 60_000);
 
   itNs('two servers and no flag to choose: both listed, with the flags that pick one, exit 2', () => {
