@@ -101,7 +101,7 @@ function startFlvPlayer(
     ctx.registry.release(source);
     return;
   }
-  res.write(flvFileHeader(true, true));
+  res.write(flvFileHeader(true, source.flvHasVideo)); // audio-only streams say so (players would wait for video)
   socket.setNoDelay(vhost.tcpNodelay);
   let done = false;
   const consumer = new Consumer(

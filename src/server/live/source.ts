@@ -252,6 +252,17 @@ export class LiveSource {
     return !this.videoSeen || this.audioSinceVideo > PURE_AUDIO_GUESS;
   }
 
+  /**
+   * For an FLV header (SRS guesses has_video the same way): false only while a publisher is on
+   * and the stream has shown audio but no video (flushed, or in the batch not yet flushed).
+   * A stream with nothing yet says video, as before: a header cannot be taken back.
+   */
+  get flvHasVideo(): boolean {
+    if (!this.isPublishing || !this.audioOnly || this.heads.video !== undefined) return true;
+    if (this.batch.messages.some((m) => m.type === MessageType.Video)) return true;
+    return this.heads.audio === undefined && this.audioSinceVideo === 0;
+  }
+
   private cacheGop(m: MediaMessage): void {
     if (m.type === MessageType.Video) {
       this.videoSeen = true;

@@ -192,6 +192,9 @@ export class RtmpSession {
   }
 
   private onMessage(msg: RtmpMessage): void {
+    // one read can hold many messages: none of those after the one that closed the connection
+    // may act (a publish behind a refused one would lock its stream with nobody to release it)
+    if (this.closed) return;
     if (this.held) {
       if (this.held.length >= MAX_HELD_MESSAGES) throw new ProtocolError(`more than ${MAX_HELD_MESSAGES} messages while an http hook runs`);
       this.held.push(msg);
