@@ -4,13 +4,22 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkConfig, formatCheckResult, loadConfig } from '../server/config/index.js';
 import { createLogger } from '../server/log.js';
+import { ensureNofile } from '../server/nofile.js';
 import { removePidFile, writePidFile } from '../server/pidfile.js';
+import { loadConfigOffThread } from '../server/reload-worker.js';
 import { LiveServer } from '../server/server.js';
 import { runNativeTestHook } from '../native/test-hooks.js';
+import { VERSION } from '../version.js';
+import { daemonize, enterWorkDir, printSignature, printVersion, serverIdFor, shouldDaemonize } from './srs-compat.js';
 
 interface ServeOptions {
   config?: string;
   test?: boolean;
+  envOnly?: boolean;
+  version?: boolean;
+  V?: boolean;
+  signature?: boolean;
+  G?: boolean;
 }
 
 export function registerServe(program: Command): void {
@@ -19,6 +28,11 @@ export function registerServe(program: Command): void {
     .description('Run the reference RTMP + HTTP-FLV server (SRS config format, SRS-compatible HTTP API)')
     .option('-c, --config <file>', 'SRS-format config file (relative paths and includes resolve against the working directory)')
     .option('-t, --test', 'check the config and exit, like `srs -t` (0 ok, 2 invalid)')
+    .option('-e, --env-only', 'no config file: every setting from SRS_* variables, like `srs -e` (also when SRS_ENV_ONLY is set)')
+    .option('-v, --version', 'print the version and exit, like `srs -v`')
+    .option('-V', 'same as -v')
+    .option('-g, --signature', 'print the server signature and exit, like `srs -g`')
+    .option('-G', 'same as -g')
     .addHelpText('after', `
 Without -c, an embedded default runs: RTMP on 1935, HTTP API on 1985, HTTP server on 8080
 with HTTP-FLV at http://HOST:8080/[app]/[stream].flv, pid file ./objs/srs.pid.
@@ -35,14 +49,16 @@ Examples:
 Signals: SIGTERM/SIGINT stop gracefully, SIGQUIT stops at once, SIGHUP reloads the config
 (play, forward and http_remux settings; players stay connected) and reopens the log file.`)
     .action(async (opts: ServeOptions) => {
+      if (opts.version || opts.V) return printVersion(VERSION);
+      if (opts.signature || opts.G) return printSignature(VERSION);
       if (opts.test) {
-        const out = formatCheckResult(checkConfig({ file: opts.config }));
+        const out = formatCheckResult(checkConfig({ file: opts.config, envOnly: opts.envOnly }));
         process.stdout.write(out.stdout);
         process.stderr.write(out.stderr);
         process.exitCode = out.exitCode;
         return;
       }
-      await runServer(opts.config);
+      await runServer(opts.config, opts.envOnly === true);
     });
 }
 
@@ -56,14 +72,26 @@ function removePerfMap(): void {
   rmSync(`/tmp/perf-${process.pid}.map`, { force: true });
 }
 
-async function runServer(file: string | undefined): Promise<void> {
-  const config = loadConfig({ file });
+async function runServer(file: string | undefined, envOnly: boolean): Promise<void> {
+  const config = loadConfig({ file, envOnly });
+  const startCwd = process.cwd();
+  // SRS's order: the config is read, then `daemon on` detaches, then SRS_WORK_DIR / work_dir applies
+  if (shouldDaemonize(config)) await daemonize(config, startCwd);
+  enterWorkDir(config);
   const log = createLogger(config);
   for (const w of config.warnings) log.warn(`config: ${w}`);
-  if (config.daemon && config.daemonSet) log.warn('daemon on is ignored: srsx serve stays in the foreground (use systemd or nohup)');
+  if (config.workDir) log.trace(`work_dir: ${process.cwd()}`);
   const pidFile = path.resolve(config.pidFile);
-  writePidFile(config.pidFile);
-  const server = new LiveServer({ config, log });
+  try {
+    // SRS's check_number_connections: max_connections + 128 must fit the open-files limit
+    const raised = await ensureNofile(config.maxConnections);
+    if (raised) log.trace(raised);
+    writePidFile(config.pidFile, { onStale: (note) => log.warn(note) });
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  const server = new LiveServer({ config, log, serverId: serverIdFor(config, (note) => log.warn(note)) });
   try {
     await server.start();
   } catch (err) {
@@ -96,20 +124,54 @@ async function runServer(file: string | undefined): Promise<void> {
   process.on('SIGTERM', () => void stop('graceful', 'SIGTERM'));
   process.on('SIGINT', () => void stop('graceful', 'SIGINT'));
   process.on('SIGQUIT', () => void stop('fast', 'SIGQUIT'));
-  process.on('SIGHUP', () => {
-    log.reopen();
-    if (config.source === '<embedded>') {
-      log.trace('SIGHUP: log reopened (embedded config: nothing to reload)');
+  // bin/srsx runs the server as its child with an IPC channel: when the wrapper dies (even by
+  // SIGKILL) the channel closes and the server stops, instead of living on as an orphan
+  if (process.channel) {
+    process.channel.unref();
+    const orphaned = () => {
+      log.warn('the srsx wrapper (parent process) is gone: stopping');
+      setTimeout(() => process.exit(0), 5000).unref();
+      void stop('graceful', 'parent exit');
+    };
+    if (!process.connected) orphaned();
+    else process.once('disconnect', orphaned);
+  }
+
+  // SIGHUP: the config is read, parsed and checked in a worker thread (players never wait for it);
+  // signals arriving meanwhile make one more reload after it, not one each
+  let reloading = false;
+  let again = false;
+  const reload = async () => {
+    if (reloading) {
+      again = true;
       return;
     }
+    reloading = true;
     try {
-      const next = loadConfig({ file });
-      for (const note of server.reload(next)) log.warn(`reload: ${note}`);
-      log.trace(`SIGHUP: reloaded ${next.source}`);
-    } catch (err) {
-      const msg = err instanceof UserError ? err.message : String(err);
-      log.error(`SIGHUP: reload failed, keeping the running config: ${msg}`);
+      do {
+        again = false;
+        try {
+          // the file as resolved at start (the work_dir chdir must not move it)
+          const next = await loadConfigOffThread(config.source);
+          if (stopping) return;
+          for (const note of server.reload(next)) log.warn(`reload: ${note}`);
+          log.trace(`SIGHUP: reloaded ${next.source}`);
+        } catch (err) {
+          const msg = err instanceof UserError ? err.message : String(err);
+          log.error(`SIGHUP: reload failed, keeping the running config: ${msg}`);
+        }
+      } while (again && !stopping);
+    } finally {
+      reloading = false;
     }
+  };
+  process.on('SIGHUP', () => {
+    log.reopen();
+    if (config.source.startsWith('<')) {
+      log.trace(`SIGHUP: log reopened (${config.source} config: nothing to reload)`);
+      return;
+    }
+    void reload();
   });
   await new Promise<never>(() => {});
 }

@@ -3,10 +3,59 @@
  * Lines look like SRS's: `[2026-01-02 03:04:05.678][Trace][12345][cid] message`.
  * A disabled level costs one comparison; an enabled one builds one string and writes it
  * (console: process.stdout/stderr; file: ordered batched appends, reopenable for logrotate / SIGHUP).
+ *
+ * Every message passes through logSafe() here, centrally: what a client sends (stream names, tcUrl,
+ * URLs, headers) cannot forge a log line (control characters and newlines are escaped) nor grow the
+ * log without bound (each space-separated field is capped at MAX_FIELD chars, a message at MAX_MESSAGE,
+ * with the original length). A failed reopen (ENOSPC, EACCES, a path that became a file) keeps
+ * the old file and says so on stderr: it never stops the server.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 import type { ServerConfig } from './config/types.js';
+
+/** longest space-separated field of a logged message (a tcUrl, a stream name, a URL) */
+export const MAX_FIELD = 256;
+/** longest logged message */
+export const MAX_MESSAGE = 2048;
+/** C0 and C1 control characters, DEL, and the Unicode line/paragraph separators */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_TEST = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const LONG_FIELD = new RegExp(`[^ ]{${MAX_FIELD + 1},}`, 'g');
+
+function escapeChar(c: string): string {
+  switch (c) {
+    case '\n':
+      return '\\n';
+    case '\r':
+      return '\\r';
+    case '\t':
+      return '\\t';
+    default: {
+      const code = c.charCodeAt(0);
+      return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    }
+  }
+}
+
+/**
+ * A message made safe for one log line: control characters escaped (\n, \x1b, \u2028), fields
+ * longer than MAX_FIELD cut to MAX_FIELD chars + `…(N chars)`, the whole capped at MAX_MESSAGE.
+ * Short clean messages (nearly all) cost one regex test.
+ */
+export function logSafe(msg: string): string {
+  if (msg.length <= MAX_FIELD && !UNSAFE_TEST.test(msg)) return msg;
+  const total = msg.length;
+  // no need to look at more than a message can show (a 4 MB tcUrl stays a 4 MB string once)
+  let s = total > MAX_MESSAGE * 4 ? msg.slice(0, MAX_MESSAGE * 4) : msg;
+  s = s.replace(UNSAFE, escapeChar);
+  s = s.replace(LONG_FIELD, (f) => `${f.slice(0, MAX_FIELD)}…(${f.length} chars)`);
+  if (s.length > MAX_MESSAGE || total > MAX_MESSAGE * 4) s = `${s.slice(0, MAX_MESSAGE)}…(message of ${total} chars)`;
+  return s;
+}
 
 export type LogLevel = 'verbose' | 'info' | 'trace' | 'warn' | 'error';
 
@@ -76,7 +125,13 @@ class FileSink {
   private idle: Array<() => void> = [];
 
   constructor(private readonly file: string) {
-    this.fd = this.open();
+    try {
+      this.fd = this.open();
+    } catch (err) {
+      throw new UserError(`cannot open the log file ${file}: ${(err as Error).message}`, {
+        hint: 'make its directory writable, set srs_log_file to a writable path, or use srs_log_tank console',
+      });
+    }
   }
 
   private open(): number {
@@ -102,12 +157,23 @@ class FileSink {
   private flush(): void {
     if (this.reopenWanted) {
       this.reopenWanted = false;
+      let next: number | undefined;
       try {
-        fs.closeSync(this.fd);
-      } catch {
-        // already closed
+        next = this.open();
+      } catch (err) {
+        // keep writing to the file we have: a full disk or a bad path must not stop the server
+        const msg = `log reopen of ${this.file} failed (${(err as Error).message}): still writing to the file opened before`;
+        process.stderr.write(`srsx: ${msg}\n`);
+        this.pending.push(`[log] ${msg}\n`);
       }
-      this.fd = this.open();
+      if (next !== undefined) {
+        try {
+          fs.closeSync(this.fd);
+        } catch {
+          // already closed
+        }
+        this.fd = next;
+      }
     }
     if (this.pending.length === 0) {
       const waiters = this.idle;
@@ -168,7 +234,7 @@ export function createLogger(config: Pick<ServerConfig, 'log'>, opts: LoggerOpti
 
   const write = (level: LogLevel, msg: string, cid?: string) => {
     if (RANK[level] < min || closed) return;
-    const line = `[${stamp()}][${TAG[level]}][${pid}][${cid ?? ''}] ${msg}\n`;
+    const line = `[${stamp()}][${TAG[level]}][${pid}][${cid === undefined ? '' : logSafe(cid)}] ${logSafe(msg)}\n`;
     if (file) file.write(line);
     else (RANK[level] >= RANK.warn ? err : out).write(line);
   };

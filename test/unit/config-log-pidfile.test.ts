@@ -73,8 +73,9 @@ describe('pid file', () => {
     expect(readPidFile(abs)).toBe(process.pid);
   });
 
-  it('refuses a pid file held by another live process', async () => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  it('refuses a pid file held by another live server', async () => {
+    // its command line looks like srsx serve (an unrelated process would be a stale holder: log-hardening.test.ts)
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '/opt/srsx/bin/srsx', 'serve'], { stdio: 'ignore' });
     try {
       const abs = path.join(dir, 'held.pid');
       fs.writeFileSync(abs, `${child.pid}\n`);
