@@ -92,12 +92,13 @@ describe('srsx serve HLS', () => {
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/again`;
     const m3u8 = path.join(server.dir, 'live/again.m3u8');
     expect(await waitExit(started.add(publish(file, url).child), 30_000)).toBe(0);
-    await sleep(500);
+    await waitFor('3 segments', () => existsSync(m3u8) && playlistOf(m3u8).uris.length === 3, 5000);
     const before = playlistOf(m3u8);
     expect(before.discontinuities).toBe(0);
     const lastSeq = before.seq + before.uris.length - 1;
     expect(await waitExit(started.add(publish(file, url).child), 30_000)).toBe(0);
-    await sleep(500);
+    // 3 more segments, the last one written at unpublish
+    await waitFor('the second publish', () => readFileSync(m3u8, 'utf8').includes(`again-${lastSeq + 3}.ts`), 5000);
     const text = readFileSync(m3u8, 'utf8');
     const after = playlistOf(m3u8);
     expect(after.discontinuities).toBe(1);
@@ -105,6 +106,25 @@ describe('srsx serve HLS', () => {
     const m = /#EXT-X-DISCONTINUITY\n#EXTINF:[\d.]+, no desc\nagain-(\d+)\.ts/.exec(text)!;
     expect(Number(m[1])).toBe(lastSeq + 1);
   }, 90_000);
+
+  itFF('hls_dispose removes the playlist and segments after the publisher left; hls_entry_prefix and hls_ts_file variables', async () => {
+    const file = testFlv({ seconds: 6, gop: 50, kbps: 450 });
+    const server = started.add(
+      await startServer({ vhostBody: '    hls { enabled on; hls_path .; hls_fragment 2; hls_dispose 3; hls_entry_prefix http://cdn.example; hls_ts_file [app]/[stream]/[2006]-[seq]-[duration].ts; }' }),
+    );
+    expect(await waitExit(started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/gone`).child), 30_000)).toBe(0);
+    const m3u8 = path.join(server.dir, 'live/gone.m3u8');
+    // 6 s in 2 s segments, the last one written at unpublish
+    await waitFor('the whole playlist', () => existsSync(m3u8) && playlistOf(m3u8).uris.length === 3, 5000);
+    const pl = playlistOf(m3u8);
+    const year = new Date().getFullYear();
+    expect(pl.uris[0]).toMatch(new RegExp(`^http://cdn\\.example/live/gone/${year}-0-(\\d+)\\.ts$`));
+    const ms = Number(/-(\d+)\.ts$/.exec(pl.uris[0]!)![1]);
+    expect(Math.abs(ms / 1000 - pl.durations[0]!)).toBeLessThan(0.002);
+    const segs = readdirSync(path.join(server.dir, 'live/gone'));
+    expect(segs.length).toBe(pl.uris.length);
+    await waitFor('dispose', () => !existsSync(m3u8) && readdirSync(path.join(server.dir, 'live/gone')).length === 0, 10_000);
+  }, 60_000);
 
   itFF('an audio-only and a video-only stream each make a playable playlist', async () => {
     const file = testFlv({ seconds: 8, gop: 50, kbps: 450 });
