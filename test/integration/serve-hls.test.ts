@@ -66,7 +66,12 @@ describe('srsx serve HLS', () => {
     expect(probeStreams(out).map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
 
     expect(await waitExit(pub, 30_000)).toBe(0);
-    await sleep(500);
+    // 14 s of stream: the last segment (written at unpublish) ends near 14 s
+    await waitFor('the unpublish segment', () => {
+      const p = playlistOf(m3u8);
+      return p.seq + p.uris.length >= 7;
+    }, 5000);
+    await sleep(300);
     const pl = playlistOf(m3u8);
     // 14 s in 2 s segments: sequence numbers moved on, the window holds ~6 s, only its files remain
     expect(pl.seq).toBeGreaterThanOrEqual(3);

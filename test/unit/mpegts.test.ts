@@ -1,4 +1,9 @@
 // Byte-level checks of the MPEG-TS writer, read back with an independent little parser here.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { itIf } from '../helpers/env.js';
 import { FlvTsMuxer } from '../../src/protocol/mpegts/muxer.js';
 import { crc32Mpeg, TsWriter, StreamType } from '../../src/protocol/mpegts/ts.js';
 import { adtsHeader, parseAacConfig, toAnnexB } from '../../src/protocol/mpegts/codec.js';
@@ -215,4 +220,70 @@ describe('HLS playlist and names', () => {
       `v/live/s/2015/01/03-10.57.30.776-${d.getTime()}.flv`,
     );
   });
+});
+
+describe('HEVC into TS, decoded by ffprobe', () => {
+  const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
+
+  itFF.each(['classic codec 12', "enhanced RTMP 'hvc1'"])('%s: every frame decodes', (mode) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-hevc-'));
+    const raw = path.join(dir, 'in.hevc');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=192x108:rate=25', '-t', '2', '-c:v', 'libx265', '-preset', 'ultrafast', '-g', '25', '-bf', '0', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p', '-f', 'hevc', raw]);
+    const es = readFileSync(raw);
+    // Annex B -> NAL units
+    const nals: Buffer[] = [];
+    let start = -1;
+    for (let i = 0; i + 3 <= es.length; i++) {
+      if (es[i] === 0 && es[i + 1] === 0 && es[i + 2] === 1) {
+        if (start >= 0) nals.push(es.subarray(start, es[i - 1] === 0 ? i - 1 : i));
+        start = i + 3;
+        i += 2;
+      }
+    }
+    nals.push(es.subarray(start));
+    const type = (n: Buffer) => (n[0]! >> 1) & 0x3f;
+    const params = new Map<number, Buffer>();
+    const frames: Array<{ key: boolean; nals: Buffer[] }> = [];
+    let pending: Buffer[] = [];
+    for (const n of nals) {
+      const t = type(n);
+      if (t >= 32 && t <= 34) {
+        if (!params.has(t)) params.set(t, n);
+        continue;
+      }
+      if (t < 32 && n[2]! & 0x80 && pending.some((x) => type(x) < 32)) {
+        frames.push({ key: pending.some((x) => type(x) >= 16 && type(x) <= 23), nals: pending });
+        pending = [];
+      }
+      pending.push(n);
+    }
+    frames.push({ key: pending.some((x) => type(x) >= 16 && type(x) <= 23), nals: pending });
+    const record = Buffer.concat([
+      Buffer.from([1, ...new Array(20).fill(0), 0x03, 3]),
+      ...[32, 33, 34].map((t) => {
+        const n = params.get(t)!;
+        const h = Buffer.from([0x80 | t, 0, 1, 0, 0]);
+        h.writeUInt16BE(n.length, 3);
+        return Buffer.concat([h, n]);
+      }),
+    ]);
+    const enhanced = mode.startsWith('enhanced');
+    const hvc1 = Buffer.from('hvc1');
+    const cfg = enhanced ? Buffer.concat([Buffer.from([0x80 | 0x10 | 0]), hvc1, record]) : Buffer.concat([Buffer.from([0x1c, 0, 0, 0, 0]), record]);
+    const m = new FlvTsMuxer();
+    m.video(0, cfg);
+    const out: Buffer[] = [];
+    frames.forEach((f, i) => {
+      const body = Buffer.concat(f.nals.map((n) => Buffer.concat([Buffer.from([(n.length >>> 24) & 0xff, (n.length >> 16) & 0xff, (n.length >> 8) & 0xff, n.length & 0xff]), n])));
+      const ft = f.key ? 1 : 2;
+      const head = enhanced ? Buffer.concat([Buffer.from([0x80 | (ft << 4) | 3]), hvc1]) : Buffer.from([(ft << 4) | 12, 1, 0, 0, 0]);
+      const c = m.video(i * 40, Buffer.concat([head, body]));
+      if (c) out.push(c.bytes);
+    });
+    const ts = path.join(dir, 'out.ts');
+    writeFileSync(ts, Buffer.concat(out));
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,nb_read_frames', '-of', 'csv=p=0', ts]).toString().trim();
+    expect(probe.split(/\s+/)[0]).toBe(`hevc,${frames.length}`);
+    expect(frames.length).toBe(50);
+  }, 30_000);
 });
