@@ -1,7 +1,8 @@
 import type { Page } from 'puppeteer-core';
 import { CHROMIUM, launchBrowser, waitInPage, type TestBrowser } from '../helpers/browser.js';
 import { itIf } from '../helpers/env.js';
-import { sleep, spawnTool, startServer, stopAfterEach } from '../helpers/serve.js';
+import { probeStreams } from '../helpers/media.js';
+import { sleep, spawnTool, startServer, stopAfterEach, type RunningServer } from '../helpers/serve.js';
 
 const itBrowser = itIf({ tools: [CHROMIUM, 'ffmpeg'] });
 
@@ -17,6 +18,18 @@ function publishRtmp(url: string, seconds: number) {
     '-f', 'flv', url,
   ]);
 }
+
+/** srsx serve with WebRTC on (UDP port picked by the kernel, loopback candidate) and both bridges. */
+function startRtcServer(): Promise<RunningServer> {
+  return startServer({
+    extra: 'rtc_server { enabled on; listen 0; candidate 127.0.0.1; }',
+    vhostBody: `    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+    rtc { enabled on; rtmp_to_rtc on; rtc_to_rtmp on; }`,
+  });
+}
+
+interface KindStats { packets?: number; framesDecoded?: number; framesEncoded?: number; codec?: string }
+const pageStats = (page: Page): Promise<{ video: KindStats; audio: KindStats }> => page.evaluate(() => (globalThis as any).srsx.stats());
 
 describe('the players page in headless chromium', () => {
   const started = stopAfterEach();
@@ -64,5 +77,50 @@ describe('the players page in headless chromium', () => {
     expect(later.currentTime).toBeGreaterThan(first.currentTime);
     expect(later.width).toBe(320);
     expect(await page.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+  }, 30_000);
+
+  itBrowser('(a) a page publishes its fake camera and microphone with WHIP, another plays it with WHEP', async () => {
+    const server = started.add(await startRtcServer());
+    const q = `app=live&stream=a&api=${server.api}`;
+    const pub = await open(`http://localhost:${server.http}/players/whip.html?${q}`);
+    await waitInPage(pub, () => (globalThis as any).srsx.state === 'published' || (globalThis as any).srsx.error, 10_000, 'WHIP publish');
+    expect(await pub.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+    const play = await browser!.open(`http://localhost:${server.http}/players/whep.html?${q}`);
+    await waitInPage(play, async () => { const s = await (globalThis as any).srsx.stats(); return (s.video.framesDecoded ?? 0) > 0 || (globalThis as any).srsx.error; }, 10_000, 'first decoded frame');
+    const first = await pageStats(play);
+    await sleep(8000);
+    const later = await pageStats(play);
+    expect(await play.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+    expect(later.video.codec).toBe('video/H264');
+    expect(later.video.framesDecoded! - first.video.framesDecoded!).toBeGreaterThan(80); // ~8 s of a 10+ fps camera
+    expect(later.audio.packets!).toBeGreaterThan(first.audio.packets! + 100); // Opus every 20 ms
+  }, 30_000);
+
+  itBrowser('(b) ffmpeg publishes RTMP and the browser plays it over WHEP, with audio (AAC -> Opus)', async () => {
+    browser = await launchBrowser(); // first: it can take seconds on a loaded machine
+    const server = started.add(await startRtcServer());
+    started.add(publishRtmp(`rtmp://127.0.0.1:${server.rtmp}/live/b`, 25).child);
+    await sleep(1000);
+    const play = await open(`http://localhost:${server.http}/players/whep.html?app=live&stream=b&api=${server.api}`);
+    await waitInPage(play, async () => { const s = await (globalThis as any).srsx.stats(); return ((s.video.framesDecoded ?? 0) > 25 && (s.audio.packets ?? 0) > 50) || (globalThis as any).srsx.error; }, 15_000, 'frames and audio');
+    const s = await pageStats(play);
+    expect(await play.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+    expect(s.video.codec).toBe('video/H264');
+    expect(s.audio.codec).toBe('audio/opus');
+    expect(s.video.framesDecoded).toBeGreaterThan(25);
+    expect(s.audio.packets).toBeGreaterThan(50);
+  }, 30_000);
+
+  itBrowser('(c) a WHIP stream from the browser plays over RTMP and HTTP-FLV (ffprobe: h264 + aac)', async () => {
+    const server = started.add(await startRtcServer());
+    const pub = await open(`http://localhost:${server.http}/players/whip.html?app=live&stream=c&api=${server.api}`);
+    await waitInPage(pub, () => (globalThis as any).srsx.state === 'published' || (globalThis as any).srsx.error, 10_000, 'WHIP publish');
+    expect(await pub.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+    await sleep(2000);
+    const rtmp = probeStreams(`rtmp://127.0.0.1:${server.rtmp}/live/c`, 15_000);
+    expect(rtmp.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(rtmp.find((x) => x.codec_type === 'video')!.width).toBe(640);
+    const flv = probeStreams(`http://127.0.0.1:${server.http}/live/c.flv`, 15_000);
+    expect(flv.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
   }, 30_000);
 });

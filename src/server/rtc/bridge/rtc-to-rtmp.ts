@@ -84,8 +84,11 @@ export class RtcToRtmp implements RtpSink {
     } else if (this.opus) {
       const h = parseRtpHeader(packet);
       if (!h || h.payloadEnd <= h.payloadOffset) return;
-      this.audioFirst ??= { rtp: h.timestamp, ms: Date.now() - this.t0 };
-      if (this.aacFrames === 0 && !this.aacHeaderSent) this.aacStartMs = this.ms(this.audioFirst, h.timestamp, 48000);
+      if (!this.audioFirst) {
+        // AAC frames come out of ffmpeg later; they are stamped from the first Opus packet's time on
+        this.audioFirst = { rtp: h.timestamp, ms: Date.now() - this.t0 };
+        this.aacStartMs = this.audioFirst.ms;
+      }
       this.opus.push(packet.subarray(h.payloadOffset, h.payloadEnd));
     }
   }
