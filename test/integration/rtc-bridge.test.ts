@@ -131,6 +131,7 @@ describe('RTMP -> WebRTC bridge (in process, ffmpeg for the audio)', () => {
     expect(port.fed.every((f) => f.kind === 'video')).toBe(true);
     expect(bridge.audioUnavailable).toMatch(/ffmpeg is not installed/);
     expect((port as { audioUnavailable?: string }).audioUnavailable).toBe(bridge.audioUnavailable);
+    expect(source.audioUnavailable).toBe(bridge.audioUnavailable); // /api/v1/streams shows it as audio_unavailable
     expect(lines.join('\n')).toMatch(/no audio for WebRTC players: no transcoder/);
     bridge.stop();
   });

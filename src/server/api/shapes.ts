@@ -65,6 +65,8 @@ export function streamJson(s: StreamStats, now: number): Record<string, unknown>
           profile: s.audio.profile ?? '',
         }
       : null,
+    // srsx: the RTMP <-> WebRTC bridge says why the other side gets no audio
+    ...(s.audioUnavailable ? { audio_unavailable: s.audioUnavailable } : {}),
   };
 }
 

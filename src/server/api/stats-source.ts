@@ -38,6 +38,8 @@ export interface StreamStats {
   sendKbps30s: number;
   video?: VideoInfo;
   audio?: AudioInfo;
+  /** why a stream bridged between RTMP and WebRTC has no audio on the other side (no transcoder, …) */
+  audioUnavailable?: string;
 }
 
 export type ClientType = 'rtmp-play' | 'rtmp-publish' | 'flv-play' | 'rtmp-forward' | 'rtc-play' | 'rtc-publish';

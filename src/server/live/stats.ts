@@ -126,6 +126,7 @@ export class LiveStats implements StatsSource {
         sendKbps30s: r.sendKbps,
         video: videoInfo(s),
         audio: audioInfo(s),
+        audioUnavailable: s.audioUnavailable,
       };
     });
   }

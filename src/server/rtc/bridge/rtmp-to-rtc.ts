@@ -73,6 +73,7 @@ export class RtmpToRtc implements SourceTap {
     if (this.audioUnavailable === reason) return;
     this.audioUnavailable = reason;
     (this.port as { audioUnavailable?: string }).audioUnavailable = reason;
+    this.source.audioUnavailable = reason;
     this.log.warn(`RTMP->RTC ${this.source.key}: no audio for WebRTC players: ${reason}`);
   }
 
@@ -180,6 +181,7 @@ export class RtmpToRtc implements SourceTap {
     if (this.stopped) return;
     this.stopped = true;
     this.source.taps.delete(this);
+    this.source.audioUnavailable = undefined;
     this.opus?.stop();
     this.hub.unpublish(this.port);
   }
