@@ -32,42 +32,49 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
   // the irq fix names the server too, but irq alone does not go looking for it (that may be ambiguous)
   const ref = { pid: pid ?? (opts.pid !== undefined && /^\d+$/.test(opts.pid) ? Number(opts.pid) : undefined), pidfile: opts.pidfile };
   const hz = await ticksPerSecond();
-  const first = {
-    udp: wants('udp-drops') ? await sampleUdp(root) : undefined,
-    cpu: wants('cpu') ? await sampleCpu(root, pid) : undefined,
-    irq: wants('irq') ? await sampleIrqs(root) : undefined,
-    tcp: wants('tcp') ? await sampleTcp(root, pid) : undefined,
-    net: wants('net') ? await sampleNet(root) : undefined,
-    proc: needPid && pid !== undefined ? await readProcess(root, pid) : undefined,
+  // both samples of every report at once (in parallel), so they share one interval
+  const take = async () => {
+    const [udp, cpu, irq, tcp, net, proc] = await Promise.all([
+      wants('udp-drops') ? sampleUdp(root) : undefined,
+      wants('cpu') ? sampleCpu(root, pid) : undefined,
+      wants('irq') ? sampleIrqs(root) : undefined,
+      wants('tcp') ? sampleTcp(root, pid) : undefined,
+      wants('net') ? sampleNet(root) : undefined,
+      needPid && pid !== undefined ? readProcess(root, pid) : undefined,
+    ]);
+    return { udp, cpu, irq, tcp, net, proc };
   };
-  if (first.udp || first.cpu || first.irq || first.tcp || first.net || first.proc) {
+  const first = await take();
+  const sampled = Object.values(first).some((x) => x !== undefined);
+  if (sampled) {
     opts.onWait?.(opts.intervalMs);
     await sleep(opts.intervalMs);
   }
+  const second = sampled ? await take() : first;
   const reports: Report[] = [];
   for (const w of what) {
     switch (w) {
       case 'udp-drops':
-        reports.push(await udpDropsReport(root, first.udp!, await sampleUdp(root)));
+        reports.push(await udpDropsReport(root, first.udp!, second.udp!));
         break;
       case 'udp-queue':
         reports.push(await udpQueueReport(root));
         break;
       case 'cpu':
-        reports.push(cpuReport(first.cpu!, await sampleCpu(root, pid), hz, ref));
+        reports.push(cpuReport(first.cpu!, second.cpu!, hz, ref));
         break;
       case 'irq':
-        reports.push(await irqReport(root, first.irq!, await sampleIrqs(root), ref));
+        reports.push(await irqReport(root, first.irq!, second.irq!, ref));
         break;
       case 'process':
-        if (first.proc) reports.push(await processReport(first.proc, await readProcess(root, pid!), hz));
+        if (first.proc) reports.push(await processReport(first.proc, second.proc!, hz));
         else reports.push({ kind: 'process', title: 'server process', data: { pid: null }, verdicts: [{ level: 'ok', reason: 'no server process found (the pid file, the RTMP port and srsx serve/srs command lines were tried): give --pid, --port, --pidfile or -c' }] });
         break;
       case 'tcp':
-        reports.push(tcpReport(first.tcp!, await sampleTcp(root, pid), pid, ref));
+        reports.push(tcpReport(first.tcp!, second.tcp!, pid, ref));
         break;
       case 'net':
-        reports.push(netReport(first.net!, await sampleNet(root), opts.iface));
+        reports.push(netReport(first.net!, second.net!, opts.iface));
         break;
     }
   }

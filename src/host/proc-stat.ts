@@ -80,18 +80,19 @@ export interface ThreadSample extends TaskStat, Schedstat {
 
 /** Every thread of every process (or of one pid): stat and schedstat. Threads that exit meanwhile are skipped. */
 export async function readThreads(root: { list(p: string): Promise<string[]>; readOptional(p: string): Promise<string | undefined> }, onlyPid?: number): Promise<ThreadSample[]> {
-  const out: ThreadSample[] = [];
+  // a process or thread may exit while it is read (ENOENT, ESRCH): it is skipped
+  const gone = <T>(p: Promise<T>) => p.catch(() => undefined);
   const pids = onlyPid !== undefined ? [String(onlyPid)] : (await root.list('/proc')).filter((e) => /^\d+$/.test(e));
-  for (const pid of pids) {
-    for (const tid of await root.list(`/proc/${pid}/task`)) {
-      const [stat, sched] = await Promise.all([root.readOptional(`/proc/${pid}/task/${tid}/stat`), root.readOptional(`/proc/${pid}/task/${tid}/schedstat`)]);
-      if (!stat) continue;
-      try {
-        out.push({ pid: Number(pid), ...parseTaskStat(stat), ...(sched ? parseSchedstat(sched) : { runNs: 0, waitNs: 0, timeslices: 0 }) });
-      } catch {
-        /* a thread that exited while being read */
-      }
+  const tasks = (await Promise.all(pids.map(async (pid) => ((await gone(root.list(`/proc/${pid}/task`))) ?? []).map((tid) => [pid, tid] as const)))).flat();
+  const read = await Promise.all(tasks.map(async ([pid, tid]): Promise<ThreadSample | undefined> => {
+    const [stat, sched] = await Promise.all([gone(root.readOptional(`/proc/${pid}/task/${tid}/stat`)), gone(root.readOptional(`/proc/${pid}/task/${tid}/schedstat`))]);
+    if (!stat) return undefined;
+    try {
+      return { pid: Number(pid), ...parseTaskStat(stat), ...(sched ? parseSchedstat(sched) : { runNs: 0, waitNs: 0, timeslices: 0 }) };
+    } catch {
+      return undefined; // a thread that exited while being read
     }
-  }
+  }));
+  const out = read.filter((t): t is ThreadSample => t !== undefined);
   return out;
 }
