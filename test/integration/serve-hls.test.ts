@@ -238,17 +238,23 @@ describe('srsx serve DVR', () => {
     }
   }, 60_000);
 
-  itFF('an .mp4 dvr_path warns that MP4 is not implemented and records nothing', async () => {
+  itFF('an .mp4 dvr_path records MP4 with its moov written at the end: ffprobe reads the published duration', async () => {
     const file = testFlv({ seconds: 10, gop: 50, kbps: 450 });
-    const server = started.add(await startServer({ vhostBody: '    dvr { enabled on; dvr_path ./mp4/[stream].mp4; }' }));
-    const pub = started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/m`).child);
-    await waitFor('the warning', () => /MP4 recording .* is not implemented/.test(server.log()), 10_000);
-    await stopChildQuick(pub);
-    expect(existsSync(path.join(server.dir, 'mp4'))).toBe(false);
+    const server = started.add(await startServer({ vhostBody: '    dvr { enabled on; dvr_path ./mp4/[stream].[timestamp].mp4; }' }));
+    expect(await waitExit(started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/m`).child), 30_000)).toBe(0);
+    const dir = path.join(server.dir, 'mp4');
+    const files = await waitFor('the mp4', () => {
+      const f = existsSync(dir) ? readdirSync(dir) : [];
+      return f.length === 1 && f[0]!.endsWith('.mp4') ? f : undefined;
+    }, 10_000);
+    const mp4 = path.join(dir, files[0]!);
+    expect(Math.abs(durationOf(mp4) - 10)).toBeLessThanOrEqual(1);
+    expect(probeStreams(mp4).map((s) => `${s.codec_name}${s.width ? `:${s.width}x${s.height}` : ''}`).sort()).toEqual(['aac', 'h264:640x360']);
+    const pk = probePackets(mp4);
+    const source = probePackets(file);
+    expect(pk.filter((p) => p.codec_type === 'video').length).toBe(source.filter((p) => p.codec_type === 'video').length);
+    // every frame decodes
+    const out = execFileSync('ffmpeg', ['-v', 'error', '-xerror', '-i', mp4, '-f', 'null', '-'], { timeout: 30_000 }).toString();
+    expect(out).toBe('');
   }, 60_000);
 });
-
-async function stopChildQuick(child: import('node:child_process').ChildProcess): Promise<void> {
-  child.kill('SIGKILL');
-  await waitExit(child, 5000).catch(() => undefined);
-}

@@ -3,12 +3,14 @@
  * recorded to FLV by a source tap (once per stream), through `<file>.tmp` renamed when the
  * file is done. The session plan writes one file per publish; the segment plan starts a new
  * file at a keyframe (or at once with dvr_wait_keyframe off) after dvr_duration seconds.
- * time_jitter full|zero|off corrects the timestamps as SRS's jitter does. Disk work is
+ * time_jitter full|zero|off corrects the timestamps as SRS's jitter does. A .mp4 dvr_path records
+ * MP4 (moov written when the file ends). Disk work is
  * asynchronous; a disk slower than the stream drops the recording with a warning.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeTag, flvFileHeader } from '../../protocol/flv.js';
+import { Mp4Writer } from '../../protocol/mp4/writer.js';
 import { MessageType } from '../../protocol/rtmp/message.js';
 import type { DvrConfig } from '../config/types.js';
 import { DiskQueue, writeAll } from '../hls/disk.js';
@@ -66,6 +68,8 @@ interface OpenFile {
   startTs: number;
   lastTs: number;
   fh: Promise<fs.promises.FileHandle | undefined>;
+  /** set for a .mp4 dvr_path (else FLV) */
+  mp4: Mp4Writer | undefined;
 }
 
 export interface DvrStats {
@@ -139,7 +143,19 @@ class DvrRecorder implements SourceTap {
     const c = this.current!;
     const ts = m.type === MessageType.DataAmf0 ? 0 : c.jitter.correct(at);
     if (m.type !== MessageType.DataAmf0) c.lastTs = m.timestamp;
-    const tag = encodeTag(m.type, m.type === MessageType.DataAmf0 ? 0 : ts, m.payload);
+    let tag: Buffer | undefined;
+    if (c.mp4) {
+      if (m.type === MessageType.Video) tag = c.mp4.videoMessage(ts, m.payload);
+      else if (m.type === MessageType.Audio) tag = c.mp4.audioMessage(ts, m.payload);
+      else {
+        const meta = this.source.metadataObject;
+        if (typeof meta?.width === 'number' && typeof meta.height === 'number') {
+          c.mp4.width = Math.round(meta.width);
+          c.mp4.height = Math.round(meta.height);
+        }
+      }
+      if (!tag) return;
+    } else tag = encodeTag(m.type, ts, m.payload);
     this.pending.push(tag);
     this.pendingBytes += tag.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();
@@ -151,11 +167,6 @@ class DvrRecorder implements SourceTap {
 
   private open(ts: number): void {
     const rel = buildTimePath(buildStreamPath(dvrTemplate(this.cfg.path), this.names), new Date());
-    if (rel.endsWith('.mp4')) {
-      this.log.warn(`dvr ${this.source.key}: MP4 recording (${rel}) is not implemented by srsx; use a .flv dvr_path`);
-      this.stop();
-      return;
-    }
     const file = path.resolve(this.cwd, rel);
     const tmp = `${file}.tmp`;
     const fh = (async () => {
@@ -167,10 +178,12 @@ class DvrRecorder implements SourceTap {
       this.drop();
       return undefined;
     });
-    this.current = { file, jitter: new Jitter(this.cfg.timeJitter), startTs: ts, lastTs: ts, fh: guarded };
+    const mp4 = rel.endsWith('.mp4') ? new Mp4Writer() : undefined;
+    this.current = { file, jitter: new Jitter(this.cfg.timeJitter), startTs: ts, lastTs: ts, fh: guarded, mp4 };
     this.files++;
-    this.pending.push(flvFileHeader(true, true));
-    this.pendingBytes += 13;
+    const head = mp4 ? mp4.begin() : flvFileHeader(true, true);
+    this.pending.push(head);
+    this.pendingBytes += head.length;
     this.log.trace(`dvr ${this.source.key}: start ${this.cfg.plan} file ${file}`);
   }
 
@@ -200,13 +213,20 @@ class DvrRecorder implements SourceTap {
 
   /** Finishes the current file: last writes, close, rename. */
   private close(): void {
-    this.flush();
     const c = this.current;
-    if (!c) return;
+    // MP4: the moov goes at the end, then the mdat size is patched
+    const mp4 = c?.mp4 && !this.dropped ? c.mp4.finish() : undefined;
+    if (mp4) {
+      this.pending.push(mp4.moov);
+      this.pendingBytes += mp4.moov.length;
+    }
+    this.flush();
+    if (!c || this.current !== c) return; // dropped (and closed) while flushing
     this.current = undefined;
     this.disk.run(`close ${c.file}`, async () => {
       const fh = await c.fh;
       if (!fh) return;
+      if (mp4) await fh.write(mp4.patch.bytes, 0, mp4.patch.bytes.length, mp4.patch.position);
       await fh.close();
       await fs.promises.rename(`${c.file}.tmp`, c.file);
       this.log.trace(`dvr ${this.source.key}: ${c.file} done, ${((c.lastTs - c.startTs) / 1000).toFixed(1)}s`);
