@@ -214,11 +214,17 @@ describe('HTTP API', () => {
     expect(stats.kicked).not.toContain('x');
   });
 
-  it('unknown API paths are 404, wrong methods 405', async () => {
+  it('unknown API paths answer as SRS (the /api/v1/ url list), list paths without the slash redirect, wrong methods 405', async () => {
     const r = await raw('/api/v1/nothing');
-    expect(r).toEqual({ status: 404, body: 'Not Found' });
-    expect((await raw('/api/v1/streams', 'POST')).status).toBe(405);
-    expect(await raw('/api/v1/streams', 'HEAD')).toEqual({ status: 200, body: '' });
+    expect(r.status).toBe(200);
+    expect(Object.keys(JSON.parse(r.body).urls)).toEqual(expect.arrayContaining(['versions', 'rusages', 'features', 'raw', 'clusters', 'perf']));
+    expect(JSON.parse((await raw('/api/v1/perf')).body).urls.perf).toBe('System performance stat'); // SRS lists it and has no handler
+    expect((await raw('/api/nothing')).body).toContain('the api version 1.0');
+    expect((await raw('/nothing')).status).toBe(404);
+    expect(await raw('/api/v1/streams?count=1')).toEqual({ status: 302, body: 'Redirect to /api/v1/streams/?count=1' });
+    expect((await raw('/api/v1', 'GET')).body).toBe('Redirect to /api/v1/');
+    expect((await raw('/api/v1/streams/', 'POST')).status).toBe(405);
+    expect(await raw('/api/v1/streams/', 'HEAD')).toEqual({ status: 200, body: '' });
   });
 
   it('/api/v1/vhosts lists configured vhosts and those with streams', async () => {
@@ -382,7 +388,8 @@ describe('http_api auth (SRS SrsHttpAuthMux, srs-bench Http_Api_Basic_Auth)', ()
   });
 
   it('applies to /api/ paths only; CORS preflight is answered before it', async () => {
-    expect((await fetch(`${url}/api`)).status).toBe(200); // no "/api/" in it, as SRS
+    // no "/api/" in it, as SRS: the mux's redirect to /api/ is answered without credentials
+    expect((await fetch(`${url}/api`, { redirect: 'manual' })).status).toBe(302);
     expect((await fetch(`${url}/`)).status).toBe(200);
     const pre = await fetch(`${url}/api/v1/clients/x`, { method: 'OPTIONS', headers: { Origin: 'http://example.com' } });
     expect(pre.status).toBe(200);

@@ -16,6 +16,10 @@ import type { StatsSource } from './stats-source.js';
 import { SummarySampler } from './summaries.js';
 import type { ValgrindApi } from './valgrind.js';
 import { badTarget, tryDecode } from '../http/url.js';
+import { authorsData, clustersData, featuresData, meminfoData, ProcSampler, rawAnswer, requestsData, rusageData } from './system.js';
+
+/** The `Server` header of every API answer (SRS sends `SRS/<version>`; srsx says what it is). */
+export const SERVER_HEADER = `srsx/${VERSION}`;
 
 export interface ApiContext {
   stats: StatsSource;
@@ -99,11 +103,43 @@ function samplerFor(ctx: ApiContext): SummarySampler {
 const V1_URLS = {
   versions: 'the version of SRS',
   summaries: 'the summary(pid, argv, pwd, cpu, mem) of SRS',
+  rusages: 'the rusage of SRS',
+  self_proc_stats: 'the self process stats',
+  system_proc_stats: 'the system process stats',
+  meminfos: 'the meminfo of system',
+  authors: 'the license, copyright, authors and contributors',
+  features: 'the supported features of SRS',
+  requests: 'the request itself, for http debug',
   vhosts: 'manage all vhosts or specified vhost',
   streams: 'manage all streams or specified stream',
   clients: 'manage all clients or specified client, default query top 10 clients',
-  valgrind: 'valgrind leak check: ?check=full|added|changed|new|quick',
+  raw: 'raw api for srs, support CUID srs for instance the config',
+  clusters: 'origin cluster server API',
+  perf: 'System performance stat',
+  valgrind: 'valgrind api with params ?check=full|added|changed|new|quick',
 };
+const V1_TESTS = {
+  requests: 'show the request info',
+  errors: 'always return an error 100',
+  redirects: 'always redirect to /api/v1/test/errors',
+  '[vhost]': 'http vhost for http://error.srs.com:1985/api/v1/tests/errors',
+};
+
+/**
+ * Paths SRS registers with a trailing slash: without it, SRS's mux answers 302 to the path with
+ * the slash (its implicit redirect), the query kept.
+ */
+const REDIRECT_TO_SLASH = new Set(['/api', '/api/v1', '/api/v1/vhosts', '/api/v1/streams', '/api/v1/clients']);
+
+const procSamplers = new WeakMap<StatsSource, ProcSampler>();
+function procSamplerFor(ctx: ApiContext): ProcSampler {
+  let s = procSamplers.get(ctx.stats);
+  if (!s) {
+    s = new ProcSampler();
+    procSamplers.set(ctx.stats, s);
+  }
+  return s;
+}
 
 /**
  * Whether the API is also served on the http_server listener (SRS: when http_api.listen equals
@@ -136,6 +172,7 @@ export function handleApi(req: IncomingMessage, res: ServerResponse, ctx: ApiCon
   }
   const pathname = url.pathname;
   if (!isApiPath(pathname, ctx.serveRoot ?? true)) return false;
+  res.setHeader('Server', SERVER_HEADER);
   // a malformed percent-escape in the path or query is the client's error: 400, never a throw
   if (badTarget(raw) !== undefined) {
     httpError(res, 400);
@@ -183,20 +220,52 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
     return true;
   }
 
-  const summary = ctx.stats.summary();
-  const env = envelope(summary);
-  const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
-
-  if (trimmed === '/') {
-    reply({ ...env, urls: { api: 'the api root' } });
+  if (REDIRECT_TO_SLASH.has(pathname)) {
+    const location = `${pathname}/${url.search}`;
+    const msg = `Redirect to ${location}`;
+    res.writeHead(302, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(msg), Location: location });
+    res.end(req.method === 'HEAD' ? undefined : msg);
     return true;
   }
-  if (trimmed === '/api') {
+
+  const summary = ctx.stats.summary();
+  const env = envelope(summary);
+  // SRS's routes are exact; the list routes end with '/' (and take an id after it)
+  const trimmed = /^\/api\/v1\/(vhosts|streams|clients)\/$/.test(pathname) ? pathname.slice(0, -1) : pathname;
+
+  if (trimmed === '/') {
+    reply({ ...env, urls: { api: 'the api root', rtc: { v1: { play: 'Play stream', publish: 'Publish stream', nack: 'Simulate the NACK' } } } });
+    return true;
+  }
+  if (trimmed === '/api/') {
     reply({ ...env, urls: { v1: 'the api version 1.0' } });
     return true;
   }
-  if (trimmed === '/api/v1') {
-    reply({ ...env, urls: V1_URLS });
+  if (trimmed === '/api/v1/') {
+    reply({ ...env, urls: V1_URLS, tests: V1_TESTS });
+    return true;
+  }
+  const system: Record<string, () => Record<string, unknown>> = {
+    '/api/v1/rusages': rusageData,
+    '/api/v1/self_proc_stats': () => procSamplerFor(ctx).selfData(),
+    '/api/v1/system_proc_stats': () => procSamplerFor(ctx).systemData(),
+    '/api/v1/meminfos': meminfoData,
+    '/api/v1/authors': authorsData,
+    '/api/v1/features': featuresData,
+    '/api/v1/tests/requests': () => requestsData(req, url),
+  };
+  if (Object.hasOwn(system, trimmed)) {
+    reply({ ...env, data: system[trimmed]!() });
+    return true;
+  }
+  if (trimmed === '/api/v1/raw') {
+    const r = rawAnswer(ctx.config, url.searchParams.get('rpc'));
+    if (r.body) reply({ code: r.code, ...r.body });
+    else sendCode(req, res, r.code, callback);
+    return true;
+  }
+  if (trimmed === '/api/v1/clusters') {
+    reply({ code: 0, data: clustersData(ctx.config, url, ctx.stats.streams()) });
     return true;
   }
   if (trimmed === '/api/v1/versions') {
@@ -217,7 +286,10 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
 
   const m = /^\/api\/v1\/(vhosts|streams|clients)(?:\/([^/]+))?$/.exec(trimmed);
   if (!m) {
-    httpError(res, 404);
+    // SRS's mux: any other path under /api/v1/ is the /api/v1/ handler (its url list), under /api/ the /api/ one
+    if (pathname.startsWith('/api/v1/')) reply({ ...env, urls: V1_URLS, tests: V1_TESTS });
+    else if (pathname.startsWith('/api/')) reply({ ...env, urls: { v1: 'the api version 1.0' } });
+    else httpError(res, 404);
     return true;
   }
   const kind = m[1] as 'vhosts' | 'streams' | 'clients';
