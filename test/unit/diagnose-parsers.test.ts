@@ -247,3 +247,12 @@ describe('TCP players', () => {
     expect(tcpVerdicts(b, b, 2, 1, '--pid 1').verdicts.filter((v) => v.level !== 'ok')).toHaveLength(1); // stuck: unacknowledged
   });
 });
+
+describe('--json schema', () => {
+  it('validates each report\'s facts by kind (a tcp report without its connections fails)', () => {
+    const good = { kind: 'tcp', title: 't', data: { pid: 1, connections: [] }, verdicts: [{ level: 'ok', reason: 'x' }] };
+    expect(ReportSchema.parse(good).kind).toBe('tcp');
+    expect(() => ReportSchema.parse({ ...good, data: { pid: 1 } })).toThrow(/connections/);
+    expect(() => ReportSchema.parse({ ...good, kind: 'irq', data: { irqs: [{ irq: 38 }] } })).toThrow();
+  });
+});
