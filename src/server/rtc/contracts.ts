@@ -1,11 +1,8 @@
 /*
- * NOTE from the bridges side (browser tests, 2026-12-02 03:20 UTC), for the core: Chromium never
- * completes ICE with srsx (iceConnectionState stays 'checking'; its candidate pairs get 0 responses).
- * Cause: RtcSession.onStun answers with host.send(this, …), which sends to session.address — the
- * address of the PREVIOUS request (RtcServer.onDatagram updates session.address only after onStun
- * returns). The first request gets no answer at all, and Chromium checks from two local sockets
- * (127.0.0.1 and 192.0.2.2), so every answer goes to the other socket. Through a one-address UDP
- * proxy Chromium connects at once. Fix: send the Binding success to the request's (address, port).
+ * NOTE from the bridges side (2026-12-02 03:27 UTC): fixed in 5-line edits to session.ts/rtc-server.ts so the
+ * browser tests can run — the STUN Binding success now goes to the request's address (it went to the
+ * previous request's, so Chromium, which checks from 127.0.0.1 and 192.0.2.2, never got one), and a
+ * session's media address moves only on its first STUN request or a USE-CANDIDATE one.
  */
 
 /**

@@ -197,7 +197,8 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       const session = m?.username ? this.byUsername.get(m.username) : undefined;
       if (!session || !session.onStun(msg, address, port)) return void c.bad++;
       const key = `${address}:${port}`;
-      if (session.addrKey !== key) {
+      // a browser checks from several local sockets: media follows the first, then the nominated one
+      if (session.addrKey !== key && (!session.addrKey || m!.useCandidate)) {
         if (session.addrKey && this.byAddr.get(session.addrKey) === session) this.byAddr.delete(session.addrKey);
         const other = this.byAddr.get(key);
         if (other && other !== session) other.close('another session took its address');
@@ -216,13 +217,13 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     else c.bad++;
   }
 
-  send(session: RtcSession, buf: Buffer): void {
+  send(session: RtcSession, buf: Buffer, address = session.address, port = session.port): void {
     const sock = this.socket;
-    if (!sock || !session.address) return;
+    if (!sock || !address) return;
     this.counters.sendPackets++;
     this.counters.sendBytes += buf.length;
     try {
-      sock.send(buf, session.port, session.address, this.onSent);
+      sock.send(buf, port, address, this.onSent);
     } catch {
       this.counters.sendErrors++;
     }

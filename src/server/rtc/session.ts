@@ -16,7 +16,8 @@ export type RtcRole = 'publish' | 'play';
 
 /** What a session needs from the server that owns the socket. */
 export interface RtcSessionHost {
-  send(session: RtcSession, buf: Buffer): void;
+  /** sends to the session's address, or to `address`:`port` (a STUN answer goes where its request came from) */
+  send(session: RtcSession, buf: Buffer, address?: string, port?: number): void;
   /** a datagram of this session could not be used (bad SRTP tag, malformed DTLS/RTCP) */
   countBad(): void;
   closed(session: RtcSession, reason: string): void;
@@ -117,7 +118,7 @@ export class RtcSession implements RtcPlayerOutput {
     if (!msg || msg.type !== StunType.bindingRequest) return false;
     if (!verifyIntegrity(buf, msg, this.localPwd)) return false;
     this.lastSeen = Date.now();
-    this.host.send(this, bindingSuccess(msg.transactionId, address, port, this.localPwd));
+    this.host.send(this, bindingSuccess(msg.transactionId, address, port, this.localPwd), address, port);
     if (!this.dtls && this.state === 'new') this.startDtls();
     return true;
   }
