@@ -116,6 +116,19 @@ describe('MPEG-TS writer', () => {
     expect(small.length).toBe(14 + 10);
   });
 
+  it('round-trips every PES size from 1 to 700 bytes, with and without PCR', () => {
+    for (const withPcr of [false, true]) {
+      const w = new TsWriter({ video: StreamType.H264 });
+      for (let n = 1; n <= 700; n++) {
+        const data = Buffer.alloc(n, n & 0xff);
+        const pk = packets(w.pes(0x100, 0xe0, 900, 900, data, withPcr ? 900 : undefined, withPcr));
+        const pes = Buffer.concat(pk.map((p) => p.payload));
+        expect(pes.length).toBe(14 + n);
+        expect(pes.subarray(14).equals(data)).toBe(true);
+      }
+    }
+  });
+
   it('stuffs a PES that leaves exactly 183 bytes (one-byte adaptation field) and 182 bytes', () => {
     for (const n of [183 - 14, 182 - 14]) {
       const w = new TsWriter({ audio: StreamType.AAC });

@@ -154,11 +154,16 @@ export class TsWriter {
 
     // one contiguous view of header + payload
     const payload = Buffer.concat([header, ...parts], pesHeaderLen + dataLen);
-    const out: Buffer[] = [];
+    // one allocation for every packet of this PES
+    const firstHeader = 4 + (pcr !== undefined ? 8 : keyframe ? 2 : 0);
+    const count = 1 + Math.ceil(Math.max(0, payload.length - (TS_PACKET_SIZE - firstHeader)) / (TS_PACKET_SIZE - 4));
+    const out = Buffer.allocUnsafe(count * TS_PACKET_SIZE);
+    let n = 0;
     let pos = 0;
     let first = true;
     while (pos < payload.length) {
-      const pkt = Buffer.allocUnsafe(TS_PACKET_SIZE);
+      const pkt = out.subarray(n * TS_PACKET_SIZE, (n + 1) * TS_PACKET_SIZE);
+      n++;
       pkt[0] = SYNC_BYTE;
       pkt[1] = (first ? 0x40 : 0) | (pid >> 8);
       pkt[2] = pid & 0xff;
@@ -211,9 +216,8 @@ export class TsWriter {
       payload.copy(pkt, p, pos, pos + room);
       pos += room;
       first = false;
-      out.push(pkt);
     }
-    return out.length === 1 ? out[0]! : Buffer.concat(out, out.length * TS_PACKET_SIZE);
+    return n === count ? out : out.subarray(0, n * TS_PACKET_SIZE);
   }
 }
 
