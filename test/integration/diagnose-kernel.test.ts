@@ -106,8 +106,8 @@ describe('srsx diagnose on the real kernel', () => {
     const t0 = Date.now();
     // --pid: parallel tests may run several srsx serve, and diagnose then asks which one
     const r = runCli(['diagnose', '--interval', '1s', '--json', '--pid', String(process.pid)]);
-    // 1 s of sampling plus node's start-up; generous for a CI machine loaded by the parallel worker
-    expect(Date.now() - t0).toBeLessThan(25_000);
+    // 1 s of sampling plus node's start-up: this catches a hang or a loop, not speed (a loaded CI machine took 29 s)
+    expect(Date.now() - t0).toBeLessThan(60_000);
     const out = JSON.parse(r.stdout);
     expect(out.reports.map((x: { kind: string }) => x.kind)).toEqual(['udp-drops', 'udp-queue', 'cpu', 'irq', 'process', 'net', 'tcp']);
     expect(out.host.cores).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
-import { sleep, stopAfterEach } from '../helpers/serve.js';
+import { sleep, stopAfterEach, stopChild } from '../helpers/serve.js';
 import { testFlv } from '../helpers/media.js';
 import { ReportSchema, type Report } from '../../src/diagnose/report.js';
 import { udpBufferSize } from '../../src/diagnose/udp.js';
@@ -90,13 +90,13 @@ describe('srsx diagnose v2 on the real kernel (private network namespaces)', () 
   itNetns('UDP receive drops: the application\'s small SO_RCVBUF is named as the cause (fix in the application); a socket on the default buffer gets srsx tune --udp sized from the measured rate', async () => {
     const ns = makeNetns();
     try {
-      const tiny = await nodeIn(ns, SINK, ['4096', '20000']);
+      const tiny = await nodeIn(ns, SINK, ['4096', '60000']);
       started.add(tiny.child);
-      const dflt = await nodeIn(ns, SINK, ['0', '20000']);
+      const dflt = await nodeIn(ns, SINK, ['0', '60000']);
       started.add(dflt.child);
       const [tinyPort, dfltPort] = [tiny.line, dflt.line].map((l) => Number(l.split(' ')[1]));
       // 1,000 datagrams/s to each: the default 208 KB buffer fills in ~0.1 s, the 8 KB one at once
-      started.add((await nodeIn(ns, SENDER, ['1000', '15000', String(tinyPort), String(dfltPort)])).child);
+      started.add((await nodeIn(ns, SENDER, ['1000', '45000', String(tinyPort), String(dfltPort)])).child);
       await sleep(500);
       const r = await diagnoseIn(ns, ['udp-drops', '--interval', '2s', '--json']);
       expect(r.stderr).toBe('');
@@ -124,7 +124,7 @@ describe('srsx diagnose v2 on the real kernel (private network namespaces)', () 
     } finally {
       ns.del();
     }
-  }, 40_000);
+  }, 90_000);
 
   itNetns('UDP send-buffer errors: the sender with a full send queue (tbf-slowed loopback, small SO_SNDBUF) is named with pid, and the verdict speaks of sent datagrams', async () => {
     const ns = makeNetns();
@@ -136,7 +136,7 @@ describe('srsx diagnose v2 on the real kernel (private network namespaces)', () 
       const port = Number(reader.line.split(' ')[1]);
       // a non-blocking sender (libuv) with SO_SNDBUF 16 KiB offering ~8 Mbit/s: EAGAIN → SndbufErrors
       const blaster = await nodeIn(ns, `const s=require('dgram').createSocket({type:'udp4',sendBufferSize:16384});const b=Buffer.alloc(1000,1);let n=0;
-s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);const t=setInterval(()=>{if(n>=60000){clearInterval(t);return}for(let i=0;i<50;i++,n++)s.send(b,${port},'127.0.0.1')},50);setTimeout(()=>process.exit(0),15000)})`);
+s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);const t=setInterval(()=>{if(n>=60000){clearInterval(t);return}for(let i=0;i<50;i++,n++)s.send(b,${port},'127.0.0.1')},50);setTimeout(()=>process.exit(0),45000)})`);
       started.add(blaster.child);
       const blasterPort = Number(blaster.line.split(' ')[1]);
       await sleep(500);
@@ -158,7 +158,7 @@ s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);const t=setInte
     } finally {
       ns.del();
     }
-  }, 40_000);
+  }, 90_000);
 
   itIf({ root: true, tools: ['ip', 'python3'] })('checksum errors and datagrams to a closed port get their own verdicts (no buffer advice)', async () => {
     const ns = makeNetns();
@@ -168,14 +168,15 @@ s.bind(0,'127.0.0.1',()=>{console.log('ready '+s.address().port);const t=setInte
 r=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_UDP)
 bad=struct.pack('!HHHH',40000,9,38,0xdead)+b'x'*30
 print('ready',flush=True)
-for i in range(300):
+end=time.time()+45
+while time.time()<end:
     r.sendto(bad,('127.0.0.1',0)); time.sleep(0.03)`]);
       started.add(raw);
       await new Promise<void>((resolve, reject) => {
         raw.stdout!.once('data', () => resolve());
         raw.once('exit', (c) => reject(new Error(`python exited ${c}`)));
       });
-      started.add((await nodeIn(ns, SENDER, ['100', '10000', '9'])).child); // nothing listens on port 9
+      started.add((await nodeIn(ns, SENDER, ['100', '45000', '9'])).child); // nothing listens on port 9
       const r = await diagnoseIn(ns, ['udp-drops', '--interval', '2s', '--json']);
       expect(r.code).toBe(1);
       const report = ReportSchema.parse(JSON.parse(r.stdout));
@@ -188,7 +189,7 @@ for i in range(300):
     } finally {
       ns.del();
     }
-  }, 40_000);
+  }, 90_000);
 
   itIf({ tools: ['taskset'] })('CPU starvation: a server that waits on the run queue behind another process on its CPU is named with the competitor', async () => {
     // the "server" wants half of CPU 1 (5 ms of work every 10 ms); a spinner shares CPU 1 with it
@@ -208,22 +209,22 @@ for i in range(300):
     // the spinner is named among the processes competing on CPU 1 (a parallel test may be named too)
     expect(v.reason).toMatch(new RegExp(`competing on its CPUs \\(1\\): .*node \\(pid ${hog.pid}\\) \\d+%`));
     expect(v.fix).toMatch(new RegExp(`^srsx tune --nice -10 --pid ${srv.pid}`));
-  }, 30_000);
+  }, 90_000);
 
   itIf({ root: true, tools: ['ip', 'ss', 'ffmpeg', 'python3'] })('TCP: a player that stopped reading is named as stalled (address:port, queue bytes, how long); a healthy player is not', async () => {
     const ns = makeNetns();
     try {
       const srv = await serveIn(ns);
-      started.add(srv.child);
+      started.add({ stop: () => stopChild(srv.child) }); // SIGTERM: bin/srsx passes it to serve, its child
       const pub = ns.spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', testFlv(), '-c', 'copy', '-f', 'flv', 'rtmp://127.0.0.1:1935/live/s']);
       started.add(pub);
       await sleep(1500);
       // healthy: reads everything; stalled: a 4 KB receive buffer and never reads after the request
-      const healthy = await nodeIn(ns, `const s=require('net').connect(8080,'127.0.0.1',()=>{console.log('ready '+s.localPort);s.write('GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')});s.on('data',()=>{});setTimeout(()=>process.exit(0),20000)`);
+      const healthy = await nodeIn(ns, `const s=require('net').connect(8080,'127.0.0.1',()=>{console.log('ready '+s.localPort);s.write('GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')});s.on('data',()=>{});setTimeout(()=>process.exit(0),60000)`);
       started.add(healthy.child);
       const stalled = ns.spawn('python3', ['-c', `import socket,time
 c=socket.socket(); c.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,4096); c.connect(("127.0.0.1",8080))
-c.send(b"GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print("ready", c.getsockname()[1], flush=True); time.sleep(20)`]);
+c.send(b"GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print("ready", c.getsockname()[1], flush=True); time.sleep(60)`]);
       started.add(stalled);
       const stalledPort = await new Promise<number>((resolve, reject) => {
         stalled.stdout!.once('data', (d) => resolve(Number(String(d).trim().split(' ')[1])));
@@ -249,13 +250,13 @@ c.send(b"GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print("ready", c.g
     } finally {
       ns.del();
     }
-  }, 60_000);
+  }, 120_000);
 
   itIf({ root: true, tools: ['ip', 'ss'] })('a quiet host gives exit 0: the full srsx diagnose with an idle srsx serve in a private netns, and the IRQ report on this host\'s own NICs', async () => {
     const ns = makeNetns();
     try {
       const srv = await serveIn(ns);
-      started.add(srv.child);
+      started.add({ stop: () => stopChild(srv.child) });
       const r = await diagnoseIn(ns, ['--interval', '2s', '--pidfile', srv.pidfile, '--json']);
       expect(r.stderr).toBe('');
       const full = JSON.parse(r.stdout) as { reports: Report[]; summary: { warn: number; critical: number } };
@@ -288,7 +289,7 @@ c.send(b"GET /live/s.flv HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"); print("ready", c.g
     const rows = rep.data.irqs as Array<{ affinity: string; effective: string | null }>;
     if (rows.length) expect(rep.verdicts[0]!.reason).toMatch(/each delivered to one CPU/);
     else expect(rep.verdicts[0]!.reason).toMatch(/no NIC queue IRQs found/);
-  }, 60_000);
+  }, 120_000);
 
   it('--from with the guide\'s two-sample command output: first and last sample, deltas over 30 s (or --interval), rates, and the checksum and closed-port verdicts', () => {
     const file = path.join(REPO, 'test/fixtures/diagnose/netstat-suna-sleep30-twice-debian12.txt');
