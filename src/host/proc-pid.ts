@@ -3,7 +3,7 @@
  * its command line (a pid file may name a pid that now belongs to another program) and the TCP
  * ports it listens on (which port a Node inspector opened, without trusting "whatever answers on 9229").
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { HostRoot } from './root.js';
 
 /** argv of a running process (/proc/PID/cmdline, NUL-separated), or undefined when it is gone or unreadable. */
@@ -59,4 +59,32 @@ export function isNodeCommand(argv: readonly string[], exe?: string): boolean {
 export async function readExe(root: HostRoot, pid: number): Promise<string | undefined> {
   const link = await root.readLink(`/proc/${pid}/exe`);
   return link?.replace(/ \(deleted\)$/, '');
+}
+
+/**
+ * Descriptors open in process `pid` now (entries of /proc/PID/fd), 'EMFILE' when this process has
+ * no descriptor left to read the directory with, or undefined.
+ */
+export function countOpenFdsSync(root: HostRoot, pid: number | 'self' = 'self'): number | 'EMFILE' | undefined {
+  try {
+    return readdirSync(root.resolve(`/proc/${pid}/fd`)).length;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? 'EMFILE' : undefined;
+  }
+}
+
+/**
+ * The soft RLIMIT_NOFILE of process `pid` (Infinity for unlimited), 'EMFILE' when this process has
+ * no descriptor left to read it with, or undefined.
+ */
+export function readNofileSoftSync(root: HostRoot, pid: number | 'self' = 'self'): number | 'EMFILE' | undefined {
+  try {
+    const m = /^Max open files\s+(\S+)/m.exec(readFileSync(root.resolve(`/proc/${pid}/limits`), 'utf8'));
+    if (!m) return undefined;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EMFILE' || code === 'ENFILE' ? 'EMFILE' : undefined;
+  }
 }

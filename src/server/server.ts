@@ -12,6 +12,7 @@ import { ClientTable } from './live/clients.js';
 import { newId, SourceRegistry } from './live/registry.js';
 import { LiveStats } from './live/stats.js';
 import type { Logger } from './log.js';
+import { AcceptErrors } from './accept-errors.js';
 import { RtmpSession, type SessionContext } from './rtmp/session.js';
 import { Forwarder } from './forward.js';
 import { MediaOutputs } from './hls/outputs.js';
@@ -44,6 +45,7 @@ export class LiveServer {
   private config: ServerConfig;
   private readonly log: Logger;
   private readonly servers: Array<net.Server | http.Server> = [];
+  private readonly acceptErrors: AcceptErrors;
   private readonly sockets = new Set<net.Socket>();
   /** the Prometheus exporter, loaded (with prom-client) only when `exporter` is enabled */
   private metrics: MetricsExporter | undefined;
@@ -67,6 +69,7 @@ export class LiveServer {
   constructor(opts: ServerOptions) {
     this.config = opts.config;
     this.log = opts.log;
+    this.acceptErrors = new AcceptErrors(this.log);
     this.registry = new SourceRegistry(this.config);
     this.stats = new LiveStats(this.registry, this.clients);
     if (opts.serverId) this.stats.serverId = opts.serverId;
@@ -156,6 +159,9 @@ export class LiveServer {
         this.servers.push(srv);
       }
       this.forwarder.configure(cfg);
+      // EMFILE at accept (and other accept errors): logged once a second with the count, never fatal
+      for (const s of this.servers) this.acceptErrors.attach(s, `port ${(s.address() as net.AddressInfo | null)?.port ?? '?'}`);
+      this.acceptErrors.watch(() => this.sockets.size);
     } catch (err) {
       await this.stop();
       throw err;
@@ -213,6 +219,7 @@ export class LiveServer {
 
   /** Stops listening and ends every connection. */
   async stop(): Promise<void> {
+    this.acceptErrors.stop();
     this.forwarder.stop();
     this.media.stop();
     this.bridges?.stop();
