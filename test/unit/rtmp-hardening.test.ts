@@ -178,7 +178,9 @@ class Raw {
 
   /** resolves true when the server closed the connection within `ms` */
   closedWithin(ms: number): Promise<boolean> {
-    return Promise.race([this.closed.then(() => true), sleep(ms).then(() => false)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+    return Promise.race([this.closed.then(() => true), timeout]).finally(() => clearTimeout(timer));
   }
 }
 
