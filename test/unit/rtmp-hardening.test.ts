@@ -246,6 +246,7 @@ describe('RTMP: one role per connection', () => {
     r.send(command('closeStream', 0, null, [], 1, 5));
     await sleep(50);
     expect(h.registry.all()).toEqual([]);
+    expect(h.clients.all().map((c) => c.streamName)).toEqual([undefined]);
     r.statuses.length = 0;
     r.play('q');
     await r.waitStatus('NetStream.Play.Start');

@@ -578,6 +578,9 @@ export class RtmpSession {
     this.source = undefined;
     this.role = 'unknown';
     this.ctx.registry.release(s);
+    // the API no longer shows this connection on that stream
+    const rec = this.ctx.clients.get(this.id);
+    if (rec) rec.streamName = rec.streamId = undefined;
   }
 
   /**
