@@ -88,7 +88,8 @@ describe("SRS's srs-bench tests against srsx started as `srs`", () => {
       mkdirSync(path.join(work, 'objs'), { recursive: true });
       out = await runGoTest(BLACKBOX, [
         '-test.v', '-test.run', `^(${BLACKBOX_CASES.join('|')})$`, '-srs-binary', srs, '-srs-publish-avatar', AVATAR,
-        '-srs-timeout', '60000', '-srs-stdout',
+        // ffprobe reads 16 s of the stream; on a loaded CI machine it may need more than srs-bench's 21 s
+        '-srs-timeout', '60000', '-srs-ffprobe-timeout', '40000', '-srs-stdout',
       ], work, 100_000);
     }, 110_000);
 

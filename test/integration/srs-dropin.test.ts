@@ -166,7 +166,7 @@ describe('http_hooks against a real callback server', () => {
     }`;
 
   const waitFor = async (pred: () => boolean, what: string) => {
-    for (let i = 0; i < 100 && !pred(); i++) await sleep(50);
+    for (let i = 0; i < 300 && !pred(); i++) await sleep(50);
     if (!pred()) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(hits.map((h) => h.path))}`);
   };
 
