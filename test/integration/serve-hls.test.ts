@@ -2,7 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { itIf } from '../helpers/env.js';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { CHROMIUM, launchBrowser, waitInPage } from '../helpers/browser.js';
+import { itIf, REPO } from '../helpers/env.js';
 import { probePackets, probeStreams, testFlv } from '../helpers/media.js';
 import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
 
@@ -130,6 +132,43 @@ describe('srsx serve HLS', () => {
     expect(segs.length).toBe(pl.uris.length);
     await waitFor('dispose', () => !existsSync(m3u8) && readdirSync(path.join(server.dir, 'live/gone')).length === 0, 10_000);
   }, 60_000);
+
+  itIf({ tools: ['ffmpeg', CHROMIUM] })('hls.js plays the live playlist in chromium: currentTime advances, frames decoded', async () => {
+    const file = testFlv({ seconds: 30, gop: 50, kbps: 450 });
+    const server = started.add(await startServer({ vhostBody: hlsBody() }));
+    // the page and hls.js come from the server's own http_server dir
+    copyFileSync(path.join(REPO, 'node_modules/hls.js/dist/hls.min.js'), path.join(server.dir, 'hls.min.js'));
+    writeFileSync(
+      path.join(server.dir, 'hls.html'),
+      `<!doctype html><video id="v" muted autoplay playsinline></video><script src="/hls.min.js"></script><script>
+  const v = document.getElementById('v');
+  const hls = new Hls({ liveSyncDurationCount: 2 });
+  window.hlsErrors = [];
+  hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.hlsErrors.push(d.details); });
+  hls.loadSource('/live/web.m3u8');
+  hls.attachMedia(v);
+  hls.on(Hls.Events.MANIFEST_PARSED, () => v.play());
+</script>`,
+    );
+    const pub = started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/web`).child);
+    await waitFor('3 segments', () => existsSync(path.join(server.dir, 'live/web.m3u8')) && playlistOf(path.join(server.dir, 'live/web.m3u8')).uris.length >= 3, 20_000);
+    const browser = await launchBrowser();
+    started.add({ stop: () => browser.stop() });
+    const page = await browser.open(`http://127.0.0.1:${server.http}/hls.html`);
+    const t0 = await waitInPage(page, () => { const v = document.querySelector('video')!; return v.currentTime > 0.5 && v.currentTime; }, 20_000, 'playback starts');
+    // playback goes on past segment boundaries (a loaded CI host decodes slowly: 6 s for 2 s of media)
+    await waitInPage(page, () => document.querySelector('video')!.currentTime, 1000, 'currentTime');
+    await sleep(6000);
+    const after = await page.evaluate(() => {
+      const v = document.querySelector('video')!;
+      return { t: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, w: v.videoWidth, errors: (globalThis as any).hlsErrors as string[] };
+    });
+    expect(after.errors).toEqual([]);
+    expect(after.t - (t0 as number)).toBeGreaterThan(2);
+    expect(after.frames).toBeGreaterThan(40);
+    expect(after.w).toBe(640);
+    pub.kill('SIGKILL');
+  }, 90_000);
 
   itFF('an audio-only and a video-only stream each make a playable playlist', async () => {
     const file = testFlv({ seconds: 8, gop: 50, kbps: 450 });
