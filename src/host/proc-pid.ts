@@ -32,8 +32,17 @@ export function parseListeners(text: string): Array<{ inode: number; port: numbe
   return out;
 }
 
-/** The TCP ports process `pid` listens on: its socket fds matched against its network namespace's listeners. */
-export async function listeningPortsOf(root: HostRoot, pid: number): Promise<number[]> {
+/** 127.0.0.0/8 and ::1 in /proc/net/tcp{,6}'s hex (little-endian words). */
+function isLoopbackHex(local: string): boolean {
+  if (local.length === 8) return local.endsWith('7F');
+  return local === '00000000000000000000000001000000' || /^0000000000000000FFFF0000[0-9A-F]{6}7F$/.test(local);
+}
+
+/**
+ * The TCP ports process `pid` listens on: its socket fds matched against its network namespace's
+ * listeners (`loopbackOnly`: only those bound to 127.0.0.0/8 or ::1, where Node's inspector listens).
+ */
+export async function listeningPortsOf(root: HostRoot, pid: number, opts: { loopbackOnly?: boolean } = {}): Promise<number[]> {
   const inodes = new Set<number>();
   for (const fd of await root.list(`/proc/${pid}/fd`)) {
     const link = await root.readLink(`/proc/${pid}/fd/${fd}`);
@@ -43,7 +52,9 @@ export async function listeningPortsOf(root: HostRoot, pid: number): Promise<num
   if (inodes.size === 0) return [];
   const ports = new Set<number>();
   for (const file of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
-    for (const l of parseListeners((await root.readOptional(file)) ?? '')) if (inodes.has(l.inode)) ports.add(l.port);
+    for (const l of parseListeners((await root.readOptional(file)) ?? '')) {
+      if (inodes.has(l.inode) && (!opts.loopbackOnly || isLoopbackHex(l.local))) ports.add(l.port);
+    }
   }
   return [...ports].sort((a, b) => a - b);
 }

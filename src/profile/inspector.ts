@@ -1,18 +1,41 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { UserError } from '../errors.js';
+import { listeningPortsOf } from '../host/proc-pid.js';
+import { hostRoot } from '../host/root.js';
+import { requireNodeProcess } from './target.js';
+
+/** The first of `ports` (the target's own listening ports) that answers as a Node inspector. */
+async function inspectorOn(ports: number[]): Promise<{ port: number; url: string } | undefined> {
+  for (const port of ports) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(1000) });
+      const targets = (await r.json()) as Array<{ webSocketDebuggerUrl?: string; type?: string }>;
+      const t = targets.find((x) => x.type === 'node' && x.webSocketDebuggerUrl) ?? targets.find((x) => x.webSocketDebuggerUrl);
+      if (t?.webSocketDebuggerUrl) return { port, url: t.webSocketDebuggerUrl };
+    } catch {
+      /* not an inspector (a server port), or not ready yet */
+    }
+  }
+  return undefined;
+}
 
 /**
  * A session on a Node process's inspector, opened the way Node allows from outside: SIGUSR1
  * makes the process listen on 127.0.0.1:9229 (localhost only; off until asked). Closed again
  * (process._debugEnd) when done.
+ *
+ * The session is with that pid's inspector, never "whatever answers on 9229": the target must be a
+ * Node process (checked before the signal: SIGUSR1 kills other programs), and the port used is one
+ * the target itself listens on (its socket inodes in /proc/PID/fd matched against /proc/PID/net/tcp),
+ * opened by the signal or already open (node --inspect=PORT).
  */
 export class InspectorSession {
   private id = 0;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly listeners = new Map<string, Array<(params: unknown) => void>>();
 
-  private constructor(private readonly ws: WebSocket) {
+  private constructor(private readonly ws: WebSocket, readonly port: number) {
     ws.on('message', (data) => {
       const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: unknown };
       if (msg.id !== undefined) {
@@ -24,29 +47,36 @@ export class InspectorSession {
     });
   }
 
-  static async open(pid: number, port = 9229): Promise<InspectorSession> {
-    try {
-      process.kill(pid, 'SIGUSR1');
-    } catch (err) {
-      throw new UserError(`cannot signal pid ${pid}: ${(err as NodeJS.ErrnoException).code}`, { hint: 'run as the same user as the server, or root' });
-    }
-    let targets: Array<{ webSocketDebuggerUrl: string }> | undefined;
-    for (let i = 0; i < 30 && !targets; i++) {
-      await sleep(100);
+  static async open(pid: number, opts: { flag?: string; waitMs?: number } = {}): Promise<InspectorSession> {
+    await requireNodeProcess(pid, opts.flag ?? '--cpu/--heap');
+    const root = hostRoot();
+    const before = await listeningPortsOf(root, pid, { loopbackOnly: true });
+    // an inspector already open (node --inspect): one of the target's own loopback ports answers /json/list
+    let found = await inspectorOn(before);
+    if (!found) {
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/json/list`);
-        targets = (await r.json()) as Array<{ webSocketDebuggerUrl: string }>;
-      } catch {
-        /* not listening yet */
+        process.kill(pid, 'SIGUSR1');
+      } catch (err) {
+        throw new UserError(`cannot signal pid ${pid}: ${(err as NodeJS.ErrnoException).code}`, { hint: 'run as the same user as the server, or root' });
+      }
+      const waitMs = opts.waitMs ?? 3000;
+      for (let t = 0; t < waitMs && !found; t += 100) {
+        await sleep(100);
+        const fresh = (await listeningPortsOf(root, pid, { loopbackOnly: true })).filter((p) => !before.includes(p));
+        found = await inspectorOn(fresh);
       }
     }
-    if (!targets?.length) throw new UserError(`pid ${pid} did not open its inspector on 127.0.0.1:${port}`, { hint: 'is it a Node.js process (srsx serve)? is port 9229 taken by another inspector?' });
-    const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl, { perMessageDeflate: false, maxPayload: 1 << 30 });
+    if (!found) {
+      throw new UserError(`pid ${pid} did not open its inspector`, {
+        hint: 'the inspector listens on 127.0.0.1:9229: is that port taken by another process (ss -ltnp \'sport = :9229\')? stop it, or start the server with node --inspect=127.0.0.1:PORT',
+      });
+    }
+    const ws = new WebSocket(found.url, { perMessageDeflate: false, maxPayload: 1 << 30 });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new InspectorSession(ws);
+    return new InspectorSession(ws, found.port);
   }
 
   post<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {

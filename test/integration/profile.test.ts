@@ -96,4 +96,38 @@ describe('srsx profile', () => {
     expect(f.stderr).toMatch(/a command to run goes with --valgrind or --asan/);
     for (const r of [a, b, c, d, e, f]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  itNode('--cpu/--heap refuse a pid that is not Node.js, without signalling it (SIGUSR1 would kill it)', async () => {
+    const sleeper = started.add(spawn('sleep', ['60'], { stdio: 'ignore' }));
+    await sleep(100);
+    for (const mode of [['--cpu', '1s'], ['--heap']]) {
+      const r = runCli(['profile', ...mode, '--pid', String(sleeper.pid), '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`pid ${sleeper.pid} \\(sleep\\) is not a Node\\.js process`));
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    await sleep(200);
+    expect(sleeper.exitCode).toBeNull();
+    expect(sleeper.signalCode).toBeNull();
+  }, 30_000);
+
+  itNode('--cpu talks to the inspector of that pid, not whatever answers on 9229', async () => {
+    // a decoy Node process holds 127.0.0.1:9229 with its own inspector (if the port is free)
+    const decoy = started.add(spawn(process.execPath, ['--inspect=127.0.0.1:9229', '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
+    // the target opens its inspector on a port of its own when signalled (--inspect-port=0: any free port)
+    const target = started.add(spawn(process.execPath, ['--inspect-port=0', '-e', `
+      function targetOnlySpinMarker() { let x = 0; for (let i = 0; i < 2e5; i++) x += Math.sqrt(i); return x; }
+      setInterval(targetOnlySpinMarker, 5);
+      process.stdout.write('ready\\n');
+    `], { stdio: ['ignore', 'pipe', 'ignore'] }));
+    await new Promise((r) => target.stdout!.once('data', r));
+    await sleep(500);
+    expect(decoy.exitCode).toBeNull();
+    const r = runCli(['profile', '--cpu', '2s', '--pid', String(target.pid), '--out', out, '--json'], { timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.stdout) as { pid: number; file: string; top: Array<{ function: string }> };
+    expect(res.pid).toBe(target.pid);
+    expect(readFileSync(res.file, 'utf8')).toContain('targetOnlySpinMarker');
+  }, 60_000);
 });
