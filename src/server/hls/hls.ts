@@ -22,6 +22,8 @@ const FLOOR_REAP_PERCENT = 0.3;
 const FLOOR_JUMP = 20;
 /** a DTS this far before the segment start restarts the segment clock (timestamp jump) */
 const BACKWARD_JUMP_90K = 300 * 90;
+/** a segment is cut at this size whatever its timestamps say (a publisher whose clock stands still) */
+const MAX_SEGMENT_BYTES = 256 * 1024 * 1024;
 
 export interface HlsSegment {
   seq: number;
@@ -212,6 +214,10 @@ export class HlsStream implements SourceTap {
     const c = this.current!;
     c.parts.push(bytes);
     c.bytes += bytes.length;
+    if (c.bytes > MAX_SEGMENT_BYTES) {
+      this.log.warn(`hls ${this.key}: segment ${c.seq} reached ${c.bytes} bytes in ${Math.round(this.durationMs)} ms of timestamps: cut`);
+      this.reap();
+    }
   }
 
   private open(dts: number): void {
