@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseCpuList } from '../host/cpu-list.js';
 import { nicIrqs, physicalNics, readIrqAffinity, readIrqEffectiveAffinity, type NicIrq } from '../host/irq.js';
 import { parseNetDev } from '../host/proc-net.js';
@@ -50,7 +51,7 @@ export const BUSY_SERVER_PERCENT = 30; // a server thread group using this much 
 export const NET_RX_SHARE = 0.5; // the CPU taking at least half of NET_RX
 export const STARVED_WAIT_SHARE = 0.2; // run-queue wait / (run + wait) of the server's threads
 export const STARVED_WAIT_MIN = 0.1; // ... and at least this share of the interval spent waiting
-export const STARVED_RUN_MIN = 0.05; // ... by a server with work to do: running at least this share of the interval (an idle server's wake-ups are not starvation)
+export const STARVED_RUN_MIN = 0.02; // ... by a server with work to do: running at least this share of the interval (an idle server's wake-ups are not starvation)
 export const THREAD_SATURATED_PERCENT = 90; // one server thread using this much of a CPU
 export const COMPETITOR_PERCENT = 5; // a process using this much of the server's CPUs is named
 export const NIC_PPS_MIN = 100; // NIC packets/s below this are not "NIC traffic"
@@ -299,4 +300,30 @@ export async function irqReport(root: HostRoot, a: IrqSample, b: IrqSample, ref:
     });
   }
   return { kind: 'irq', title: `NIC queue interrupts over ${intervalS.toFixed(1)}s`, intervalS, data: { irqs: rows }, verdicts: irqVerdicts(rows, intervalS, serverArg(ref)) };
+}
+
+/**
+ * The server's own pid file, for fix texts: --pidfile when given, else the `pid` directive of the
+ * config on the server's command line (-c FILE, relative to its cwd; default ./objs/srs.pid), kept
+ * only when the file names that very pid. undefined when none does (the fix then uses --pid).
+ */
+export async function serverPidfile(root: HostRoot, pid: number | undefined, given?: string): Promise<string | undefined> {
+  if (given !== undefined || pid === undefined) return given;
+  const args = ((await root.readOptional(`/proc/${pid}/cmdline`)) ?? '').split('\0');
+  const cwd = await root.readLink(`/proc/${pid}/cwd`);
+  if (!cwd) return undefined;
+  const abs = (p: string) => path.posix.resolve(cwd, p);
+  const at = args.findIndex((a) => a === '-c' || a === '--config');
+  const candidates: string[] = [];
+  if (at >= 0 && args[at + 1]) {
+    const conf = await root.readOptional(abs(args[at + 1]!)).catch(() => undefined);
+    const m = conf ? /^\s*pid\s+([^;\s]+)\s*;/m.exec(conf) : null;
+    if (m) candidates.push(abs(m[1]!));
+  }
+  candidates.push(abs('./objs/srs.pid'));
+  for (const file of candidates) {
+    const text = await root.readOptional(file).catch(() => undefined);
+    if (text !== undefined && Number(text.trim()) === pid) return file;
+  }
+  return undefined;
 }

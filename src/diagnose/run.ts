@@ -3,7 +3,7 @@ import { readProcess } from '../host/proc-process.js';
 import type { HostRoot } from '../host/root.js';
 import { ticksPerSecond } from '../host/proc-sampler.js';
 import { describeVm, detectVirtualisation } from '../host/virt.js';
-import { cpuReport, irqReport, sampleCpu, sampleIrqs } from './cpu.js';
+import { cpuReport, irqReport, sampleCpu, sampleIrqs, serverPidfile } from './cpu.js';
 import { netReport, sampleNet } from './net.js';
 import { processReport, resolveServerPid } from './process.js';
 import { FullReportSchema, type Report } from './report.js';
@@ -30,7 +30,8 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
   const needPid = wants('process');
   const pid = needPid || wants('cpu') || wants('tcp') ? await resolveServerPid(root, opts, needPid && what.length === 1) : undefined;
   // the irq fix names the server too, but irq alone does not go looking for it (that may be ambiguous)
-  const ref = { pid: pid ?? (opts.pid !== undefined && /^\d+$/.test(opts.pid) ? Number(opts.pid) : undefined), pidfile: opts.pidfile };
+  const refPid = pid ?? (opts.pid !== undefined && /^\d+$/.test(opts.pid) ? Number(opts.pid) : undefined);
+  const ref = { pid: refPid, pidfile: await serverPidfile(root, refPid, opts.pidfile) };
   const hz = await ticksPerSecond();
   // both samples of every report at once (in parallel), so they share one interval
   const take = async () => {

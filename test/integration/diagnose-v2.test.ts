@@ -192,14 +192,14 @@ while time.time()<end:
   }, 90_000);
 
   itIf({ tools: ['taskset'] })('CPU starvation: a server that waits on the run queue behind another process on its CPU is named with the competitor', async () => {
-    // the "server" wants half of CPU 1 (5 ms of work every 10 ms); a spinner shares CPU 1 with it
-    const srv = spawn('taskset', ['-c', '1', process.execPath, '-e', `const end=Date.now()+30000;(function tick(){const t=Date.now();while(Date.now()-t<5);if(Date.now()<end)setTimeout(tick,5)})()`], { stdio: 'ignore' });
+    // the "server" wants 80% of CPU 1 (20 ms of work every 25 ms); a spinner shares CPU 1 with it
+    const srv = spawn('taskset', ['-c', '1', process.execPath, '-e', `const end=Date.now()+30000;(function tick(){const t=Date.now();while(Date.now()-t<20);if(Date.now()<end)setTimeout(tick,5)})()`], { stdio: 'ignore' });
     started.add(srv);
     const hog = spawn('taskset', ['-c', '1', process.execPath, '-e', `const end=Date.now()+30000;while(Date.now()<end);`], { stdio: 'ignore' });
     started.add(hog);
     await sleep(800);
     const r = runCli(['diagnose', 'cpu', '--pid', String(srv.pid), '--interval', '3s', '--json']);
-    expect(r.code).toBe(1);
+    expect({ code: r.code, verdicts: JSON.parse(r.stdout).verdicts, server: JSON.parse(r.stdout).data.server }).toMatchObject({ code: 1 });
     const report = ReportSchema.parse(JSON.parse(r.stdout));
     const sv = report.data.server as { cpusAllowed: number[]; runMs: number; waitMs: number };
     expect(sv.cpusAllowed).toEqual([1]);

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { HostRoot } from '../../src/host/root.js';
 import path from 'node:path';
 import { establishedInodes, listeningInodes, parseNetDev, parseNetstatSamples, parseNetstatSu, parseProcNetstatIpExt, parseProcNetUdp, parseSnmp6Udp, parseSnmpUdp } from '../../src/host/proc-net.js';
 import { parseSs } from '../../src/host/sock-diag.js';
 import { tcpVerdicts } from '../../src/diagnose/tcp.js';
 import { parseProcStat, parseSchedstat, parseSoftirqs, parseTaskStat } from '../../src/host/proc-stat.js';
-import { cpuVerdicts, irqVerdicts, type CpuFacts, type CpuRow, type IrqRow } from '../../src/diagnose/cpu.js';
+import { cpuVerdicts, irqVerdicts, serverArg, serverPidfile, type CpuFacts, type CpuRow, type IrqRow } from '../../src/diagnose/cpu.js';
 import { bufferOrigin, netstatTextReport, udpBufferSize, udpRates, udpVerdicts, type SocketFinding } from '../../src/diagnose/udp.js';
 import { ReportSchema } from '../../src/diagnose/report.js';
 import { REPO } from '../helpers/env.js';
@@ -254,5 +256,25 @@ describe('--json schema', () => {
     expect(ReportSchema.parse(good).kind).toBe('tcp');
     expect(() => ReportSchema.parse({ ...good, data: { pid: 1 } })).toThrow(/connections/);
     expect(() => ReportSchema.parse({ ...good, kind: 'irq', data: { irqs: [{ irq: 38 }] } })).toThrow();
+  });
+});
+
+describe('the server\'s real pid file in fix texts', () => {
+  it('from the -c config\'s pid directive relative to the server\'s cwd, only when the file names that pid', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-pidfile-'));
+    mkdirSync(path.join(dir, 'proc/123'), { recursive: true });
+    mkdirSync(path.join(dir, 'srv/run'), { recursive: true });
+    writeFileSync(path.join(dir, 'proc/123/cmdline'), ['node', '/opt/srsx/bin/srsx', 'serve', '-c', 'conf/edge.conf', ''].join('\0'));
+    symlinkSync('/srv', path.join(dir, 'proc/123/cwd'));
+    mkdirSync(path.join(dir, 'srv/conf'));
+    writeFileSync(path.join(dir, 'srv/conf/edge.conf'), 'listen 1935;\npid ./run/edge.pid;\n');
+    writeFileSync(path.join(dir, 'srv/run/edge.pid'), '123\n');
+    const root = new HostRoot(dir);
+    expect(await serverPidfile(root, 123)).toBe('/srv/run/edge.pid');
+    expect(serverArg({ pid: 123, pidfile: await serverPidfile(root, 123) })).toBe('--pidfile /srv/run/edge.pid');
+    writeFileSync(path.join(dir, 'srv/run/edge.pid'), '999\n'); // another server's
+    expect(await serverPidfile(root, 123)).toBeUndefined();
+    expect(serverArg({ pid: 123 })).toBe('--pid 123');
+    expect(await serverPidfile(root, 123, '/given.pid')).toBe('/given.pid');
   });
 });
