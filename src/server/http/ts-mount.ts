@@ -53,7 +53,7 @@ export function compileTsMounts(vhosts: VhostConfig[]): TsMount[] {
   return out;
 }
 
-interface Player {
+export interface Player {
   id: string;
   res: ServerResponse;
   waitingKeyframe: boolean;
@@ -63,7 +63,7 @@ interface Player {
 }
 
 /** One stream's remuxer for one format, shared by its players. */
-class Remux implements SourceTap {
+export class Remux implements SourceTap {
   readonly players = new Set<Player>();
   private ts: FlvTsMuxer | undefined;
   private aac: AacConfig | undefined;
