@@ -22,6 +22,22 @@ function srsSync(args: string[], env: Record<string, string> = {}, cwd = work): 
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** `srs ARGS` to its end, asynchronously (several at once). */
+function srsRun(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(SRS, args, { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, out, err });
+    });
+  });
+}
+
 /** Starts `srs ARGS` and waits until its API answers; the log is collected. */
 async function srsServe(args: string[], env: Record<string, string>, api: number): Promise<{ child: ChildProcess; log: () => string }> {
   const child = spawn(SRS, args, { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -51,21 +67,19 @@ async function api(port: number, p: string): Promise<any> {
 describe('SRS command line through a one-line srs script', () => {
   const started = stopAfterEach();
 
-  it('-v/-V print the version, -h helps, -t checks, a bad option is one line', () => {
-    expect(srsSync(['-v'])).toMatchObject({ code: 0, out: `${VERSION}\n` });
-    expect(srsSync(['-V']).out).toBe(`${VERSION}\n`);
-    const help = srsSync(['-h']);
-    expect(help.code).toBe(0);
-    expect(help.out).toContain('-e, --env-only');
-    const t = srsSync(['-t', '-e']);
-    expect(t.code).toBe(0);
-    expect(t.out).toContain('test is successful');
-    const bad = srsSync(['-t', '-c', 'missing.conf']);
-    expect(bad.code).toBe(2);
-    expect(bad.err).toContain('test is failed');
-    const unknown = srsSync(['-x']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.err).not.toMatch(/\n\s+at /);
+  it('-v/-V print the version, -h helps, -t checks, a bad option is one line', async () => {
+    // in parallel: each is two node start-ups (the script's and bin/srsx's server child)
+    const [v, V, help, t, bad, unknown] = await Promise.all([['-v'], ['-V'], ['-h'], ['-t', '-e'], ['-t', '-c', 'missing.conf'], ['-x']].map((a) => srsRun(a)));
+    expect(v).toMatchObject({ code: 0, out: `${VERSION}\n` });
+    expect(V!.out).toBe(`${VERSION}\n`);
+    expect(help!.code).toBe(0);
+    expect(help!.out).toContain('-e, --env-only');
+    expect(t!.code).toBe(0);
+    expect(t!.out).toContain('test is successful');
+    expect(bad!.code).toBe(2);
+    expect(bad!.err).toContain('test is failed');
+    expect(unknown!.code).toBe(2);
+    expect(unknown!.err).not.toMatch(/\n\s+at /);
   });
 
   it('-e: settings from SRS_*, SRS_WORK_DIR entered after the config, the pid file there, SRS_SERVER_ID in the API, unknown SRS_* warned', async () => {
