@@ -42,6 +42,8 @@ Examples:
   srsx serve -c conf/srs.conf                 an SRS config
   srsx serve -t -c conf/srs.conf              check it only
   SRS_LISTEN=19350 srsx serve                 override any setting from the environment
+  SRS_HTTP_API_ENABLED=on srsx serve -e       env-only, like srs -e (SRS_WORK_DIR, SRS_SERVER_ID, SRS_PID, ...)
+  srsx serve -v                               the version, like srs -v
   ffmpeg -re -i in.flv -c copy -f flv rtmp://127.0.0.1/live/livestream
   ffplay rtmp://127.0.0.1/live/livestream     or http://127.0.0.1:8080/live/livestream.flv
   curl http://127.0.0.1:1985/api/v1/streams
