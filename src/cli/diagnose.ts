@@ -55,7 +55,8 @@ Examples:
   srsx diagnose udp-drops --interval 30s        netstat -suna && sleep 30 && netstat -suna
   (netstat -suna && sleep 30 && netstat -suna) | srsx diagnose udp-drops --from -
   srsx diagnose udp-queue                       netstat -lpun, with owners and queues
-  srsx diagnose cpu --pid $(pidof srs)          mpstat -P ALL + softirqs + where the server runs
+  srsx diagnose cpu --pid $(pidof srs)          mpstat -P ALL + softirqs + where the server runs and waits
+  srsx diagnose tcp --port 1935                 ss -tnpi: stalled players (kernel Send-Q), retransmits
   srsx diagnose process --port 1935            the server is whoever listens on 1935
   srsx diagnose process -c conf/srs.conf        its pid file (or its RTMP port)
   srsx diagnose process --name nginx --json
