@@ -15,6 +15,7 @@ import { LiveSource } from '../../src/server/live/source.js';
 import type { Logger } from '../../src/server/log.js';
 import { itIf } from '../helpers/env.js';
 import { probeStreams, testFlv } from '../helpers/media.js';
+import { spawnTool, startServer, stopAfterEach } from '../helpers/serve.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
 
@@ -58,9 +59,11 @@ function flvTags(file: string): FlvTag[] {
   return tags;
 }
 
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+async function until(what: string, ok: () => boolean, ms: number, poll?: () => Promise<void>): Promise<void> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  for (;;) {
+    await poll?.();
+    if (ok()) return;
     if (Date.now() > end) throw new Error(`${what}: not reached in ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -214,4 +217,33 @@ describe('WebRTC -> RTMP bridge (in process, ffmpeg for the audio)', () => {
     expect(source.isPublishing).toBe(false);
     expect(port.sinks.size).toBe(0);
   }, 40_000);
+});
+
+describe('srsx serve without a transcoder (SRSX_TRANSCODER=none)', () => {
+  const started = stopAfterEach();
+
+  itFF('an RTMP stream bridged to WebRTC says why it has no audio: log line and /api/v1/streams audio_unavailable', async () => {
+    const server = started.add(
+      await startServer({
+        env: { SRSX_TRANSCODER: 'none' },
+        extra: 'rtc_server { enabled on; listen 0; candidate 127.0.0.1; }',
+        vhostBody: '    rtc { enabled on; rtmp_to_rtc on; }',
+      }),
+    );
+    const file = testFlv({ seconds: 4, gop: 25, kbps: 300, size: '320x240' });
+    started.add(spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${server.rtmp}/live/mute`]).child);
+    let stream: { url: string; audio_unavailable?: string } | undefined;
+    await until(
+      'audio_unavailable in the API',
+      () => stream !== undefined,
+      10_000,
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${server.api}/api/v1/streams/`)).json()) as { streams: Array<{ url: string; audio_unavailable?: string }> };
+        stream = body.streams.find((s) => s.url === '/live/mute' && s.audio_unavailable);
+      },
+    );
+    expect(stream!.audio_unavailable).toMatch(/no transcoder: ffmpeg is not installed \(apt-get install ffmpeg\)/);
+    expect(server.log()).toMatch(/RTMP->RTC __defaultVhost__\/live\/mute: no audio for WebRTC players: no transcoder/);
+    expect(server.log()).toMatch(/RTMP->RTC __defaultVhost__\/live\/mute: bridged \(H\.264 RTP, no audio\)/);
+  }, 30_000);
 });

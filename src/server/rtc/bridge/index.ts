@@ -22,6 +22,8 @@ export class RtcBridges {
   private noTranscoder: string | undefined;
   readonly toRtc = new Map<string, RtmpToRtc>();
   readonly toRtmp = new Map<string, RtcToRtmp>();
+  /** streams the bridge from WebRTC is starting (its startPublish reaches onRtmpPublish) */
+  private readonly starting = new Set<string>();
   private readonly removeListener: () => void;
 
   constructor(
@@ -51,7 +53,7 @@ export class RtcBridges {
   }
 
   private onRtmpPublish(source: LiveSource): void {
-    if (this.toRtmp.has(source.key)) return; // published by the bridge from WebRTC
+    if (this.starting.has(source.key) || this.toRtmp.has(source.key)) return; // published by the bridge from WebRTC
     const rtc = this.vhost(source.vhost)?.rtc;
     if (!this.config.rtcServer.enabled || !rtc?.enabled || !rtc.rtmpToRtc) return;
     const port = this.hub.publish(source.vhost, source.app, source.name, bridgeTracks(this.noTranscoder === undefined));
@@ -78,16 +80,18 @@ export class RtcBridges {
       return;
     }
     const publisherId = (port as { publisherId?: string }).publisherId ?? 'rtc-bridge';
-    let bridge: RtcToRtmp | undefined;
-    this.toRtmp.set(source.key, undefined as unknown as RtcToRtmp); // mark before startPublish (its onPublish sees it)
+    let bridge: RtcToRtmp;
+    this.starting.add(source.key);
     try {
       source.startPublish(publisherId);
       source.onMetadata({ videocodecid: 7, audiocodecid: 10, encoder: 'srsx rtc_to_rtmp' }, 0);
       bridge = new RtcToRtmp(port, source, this.registry, this.log, { noTranscoder: this.noTranscoder, pliForRtmpSeconds: vhost.rtc.pliForRtmp });
     } catch (err) {
-      this.toRtmp.delete(source.key);
       if (source.publisherId === publisherId) source.stopPublish();
+      this.registry.release(source);
       throw err;
+    } finally {
+      this.starting.delete(source.key);
     }
     this.toRtmp.set(source.key, bridge);
     const stop = bridge.stop.bind(bridge);
@@ -101,7 +105,7 @@ export class RtcBridges {
   stop(): void {
     this.removeListener();
     for (const b of [...this.toRtc.values()]) b.stop();
-    for (const b of [...this.toRtmp.values()]) b?.stop();
+    for (const b of [...this.toRtmp.values()]) b.stop();
     this.toRtc.clear();
     this.toRtmp.clear();
   }
