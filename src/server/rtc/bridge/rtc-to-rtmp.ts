@@ -66,10 +66,14 @@ export class RtcToRtmp implements RtpSink {
     this.log.warn(`RTC->RTMP ${this.port.key}: no audio for RTMP players: ${reason}`);
   }
 
-  /** ms on the RTMP timeline for an RTP timestamp: anchored at the first packet's arrival */
-  private ms(anchor: { rtp: number; ms: number }, rtp: number, clock: number): number {
-    const delta = (rtp - anchor.rtp) | 0; // wraps
-    return Math.max(0, Math.round(anchor.ms + (delta * 1000) / clock));
+  /**
+   * ms on the RTMP timeline for an RTP timestamp: anchored at the first packet's arrival, unwrapped
+   * across the 32-bit wrap (13 h at 90 kHz) by adding each step to the anchor's running total.
+   */
+  private ms(anchor: { rtp: number; ms: number; ticks?: number }, rtp: number, clock: number): number {
+    anchor.ticks = (anchor.ticks ?? 0) + ((rtp - anchor.rtp) | 0);
+    anchor.rtp = rtp;
+    return Math.max(0, Math.round(anchor.ms + (anchor.ticks * 1000) / clock));
   }
 
   onRtp(kind: RtcMediaKind, packet: Buffer): void {
