@@ -161,7 +161,7 @@ export class RtmpToRtc implements SourceTap {
     const ts = (this.audioBase + (this.audioFirstMs ?? 0) * OPUS_SAMPLES_PER_MS + this.audioSamples) >>> 0;
     this.audioSamples += samples || 960;
     const pkt = Buffer.allocUnsafe(RTP_HEADER_SIZE + opus.length);
-    writeRtpHeader(pkt, true, this.audioPt, this.audioSeq, ts, this.audioSsrc);
+    writeRtpHeader(pkt, false, this.audioPt, this.audioSeq, ts, this.audioSsrc); // continuous audio: no talkspurt marker (RFC 7587)
     this.audioSeq = (this.audioSeq + 1) & 0xffff;
     opus.copy(pkt, RTP_HEADER_SIZE);
     this.audioPackets++;
