@@ -78,6 +78,7 @@ export class LiveServer {
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);
+    this.media.useHooks(this.hooks);
   }
 
   private compileMounts(): FlvMount[] {

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
+import { publishFile } from '../../src/client/publish-file.js';
 import { VERSION } from '../../src/version.js';
 import { freePort, REPO } from '../helpers/env.js';
 import { sleep, startServer, stopAfterEach, stopChild } from '../helpers/serve.js';
@@ -247,6 +248,27 @@ describe('http_hooks against a real callback server', () => {
     const close = hits.find((h) => h.path === '/close' && h.body.client_id === connect.client_id)!.body;
     expect(close.recv_bytes).toBeGreaterThan(0);
     expect(server.log()).not.toContain('connection handler failed');
+  });
+
+  it('on_hls for each segment and on_dvr for the finished file, described by the publisher', async () => {
+    hits.length = 0;
+    const server = started.add(await startServer({
+      vhostBody: `
+    hls { enabled on; hls_fragment 2; hls_window 60; hls_path ./html; hls_dispose 0; }
+    dvr { enabled on; dvr_plan session; dvr_path ./dvr/[app]/[stream].flv; }
+    http_hooks { enabled on; on_publish http://127.0.0.1:${cbPort}/publish; on_hls http://127.0.0.1:${cbPort}/hls; on_dvr http://127.0.0.1:${cbPort}/dvr; }`,
+    }));
+    expect(server.log()).not.toContain('on_dvr is not implemented');
+    await publishFile(path.join(REPO, 'test/fixtures/srs-bench/avatar.flv'), `rtmp://127.0.0.1:${server.rtmp}/live/rec?token=good`, { realtime: false, loop: false });
+    await waitFor(() => hits.some((h) => h.path === '/dvr'), 'on_dvr');
+    const hls = hits.filter((h) => h.path === '/hls').map((h) => h.body);
+    expect(hls.length).toBeGreaterThanOrEqual(2);
+    expect(hls[0]).toMatchObject({ action: 'on_hls', app: 'live', stream: 'rec', param: '?token=good', seq_no: 0, m3u8_url: 'live/rec.m3u8', url: 'live/rec-0.ts', file: './html/live/rec-0.ts', m3u8: './html/live/rec.m3u8', stream_url: '/live/rec' });
+    expect(hls[0]!.duration).toBeGreaterThan(1);
+    expect(hls[0]!.client_id).toBe(hits.find((h) => h.path === '/publish')!.body.client_id);
+    const dvr = hits.find((h) => h.path === '/dvr')!.body;
+    expect(dvr).toMatchObject({ action: 'on_dvr', app: 'live', stream: 'rec', file: './dvr/live/rec.flv', cwd: server.dir });
+    expect(existsSync(path.join(server.dir, 'dvr/live/rec.flv'))).toBe(true);
   });
 
   it('a callback that is down denies connect (and the server keeps serving)', async () => {

@@ -16,12 +16,8 @@ export interface HttpHooksConfig {
   urls: Record<HookEvent, string[]>;
 }
 
-/**
- * The http_hooks directives srsx calls. on_dvr and on_hls are read (and their bodies built by
- * src/server/hooks) but the DVR and HLS writers do not call them yet, and on_hls_notify (SRS's
- * GET per segment) is not implemented: those three get the "not implemented" warning.
- */
-export const HOOKS_IMPLEMENTED = new Set<string>(['enabled', 'on_connect', 'on_close', 'on_publish', 'on_unpublish', 'on_play', 'on_stop']);
+/** The http_hooks directives srsx calls (on_hls_notify, SRS's GET per segment, gets the "not implemented" warning). */
+export const HOOKS_IMPLEMENTED = new Set<string>(['enabled', ...HOOK_EVENTS]);
 
 export const HttpHooksConfigSchema = z.object({
   enabled: z.boolean(),

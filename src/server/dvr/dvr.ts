@@ -109,6 +109,9 @@ class DvrRecorder implements SourceTap {
     source.taps.add(this);
   }
 
+  /** a file is complete under its final name (the http hook on_dvr) */
+  onFile?: (file: string) => void;
+
   get file(): string | undefined {
     return this.current?.file;
   }
@@ -230,6 +233,7 @@ class DvrRecorder implements SourceTap {
       await fh.close();
       await fs.promises.rename(`${c.file}.tmp`, c.file);
       this.log.trace(`dvr ${this.source.key}: ${c.file} done, ${((c.lastTs - c.startTs) / 1000).toFixed(1)}s`);
+      this.onFile?.(c.file);
     });
   }
 
@@ -264,6 +268,9 @@ class DvrRecorder implements SourceTap {
 export class DvrManager {
   private readonly active = new Map<string, DvrRecorder>();
 
+  /** each finished file, with its source (the http hook on_dvr) */
+  onFile?: (source: LiveSource, file: string) => void;
+
   constructor(private readonly log: Logger) {}
 
   onPublish(source: LiveSource, cfg: DvrConfig | undefined): void {
@@ -273,6 +280,7 @@ export class DvrManager {
     const r = new DvrRecorder({ vhost: source.vhost, app: source.app, stream: source.name }, cfg, source, this.log, (done) => {
       if (this.active.get(key) === done) this.active.delete(key);
     });
+    r.onFile = (file) => this.onFile?.(source, file);
     this.active.set(key, r);
   }
 

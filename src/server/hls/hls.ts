@@ -104,6 +104,8 @@ export function segmentUri(tsRelPath: string, m3u8RelPath: string, entryPrefix: 
 
 /** One stream's HLS: lives from the first publish until hls_dispose after the last one. */
 export class HlsStream implements SourceTap {
+  /** each segment written, with the source publishing it (the http hook on_hls) */
+  onSegment?: (seg: HlsSegment, source: LiveSource | undefined) => void;
   readonly segments: HlsSegment[] = [];
   private current: OpenSegment | undefined;
   private nextSeq = 0;
@@ -270,6 +272,7 @@ export class HlsStream implements SourceTap {
     const expired = shrinkWindow(this.segments, this.cfg.window * 1000);
     const playlist = formatPlaylist(this.segments, this.maxTd);
     this.disk.writeAtomic(seg.file, c.parts, `segment ${seg.file}`);
+    this.onSegment?.(seg, this.source);
     this.disk.writeAtomic(this.m3u8File, [Buffer.from(playlist)], `playlist ${this.m3u8File}`);
     if (this.cfg.cleanup) for (const e of expired) this.disk.unlink(e.file);
   }
@@ -321,6 +324,9 @@ export class HlsStream implements SourceTap {
 export class HlsManager {
   private readonly streams = new Map<string, HlsStream>();
 
+  /** each segment written (the http hook on_hls) */
+  onSegment?: (stream: HlsStream, seg: HlsSegment, source: LiveSource | undefined) => void;
+
   constructor(private readonly log: Logger) {}
 
   /** Called when a source starts publishing. */
@@ -332,6 +338,8 @@ export class HlsManager {
       s = new HlsStream({ vhost: source.vhost, app: source.app, stream: source.name }, cfg, this.log, (d) => {
         if (this.streams.get(d.key) === d) this.streams.delete(d.key);
       });
+      const stream = s;
+      s.onSegment = (seg, src) => this.onSegment?.(stream, seg, src);
       this.streams.set(key, s);
     }
     s.attach(source, cfg);

@@ -7,6 +7,8 @@ import type { Logger } from '../log.js';
 import { DvrManager } from '../dvr/dvr.js';
 import { compileTsMounts, serveTsPlayer, type TsMount } from '../http/ts-mount.js';
 import { HlsManager } from './hls.js';
+import path from 'node:path';
+import type { HttpHooks } from '../hooks/http-hooks.js';
 
 /**
  * What the server makes of a published stream besides relaying it: HLS, DVR and the
@@ -33,6 +35,33 @@ export class MediaOutputs {
       this.onPublish(source);
     };
     this.configure(this.config);
+  }
+
+  /**
+   * SRS's on_dvr (each finished file) and on_hls (each segment) http hooks, from the vhost's
+   * http_hooks as configured now; paths as SRS gives them (relative to the working directory).
+   */
+  useHooks(hooks: HttpHooks): void {
+    const hooksOf = (vhost: string) => this.config.vhosts.find((v) => v.name === vhost)?.httpHooks;
+    const rel = (p: string) => {
+      const r = path.relative(process.cwd(), p);
+      return r.startsWith('..') ? p : `./${r}`;
+    };
+    this.dvr.onFile = (source, file) => hooks.notifyFile(hooksOf(source.vhost), 'on_dvr', source, { cwd: process.cwd(), file: rel(file) });
+    this.hls.onSegment = (stream, seg, source) => {
+      if (!source) return;
+      const m3u8Url = stream.m3u8Rel;
+      const dir = m3u8Url.includes('/') ? m3u8Url.slice(0, m3u8Url.lastIndexOf('/') + 1) : '';
+      hooks.notifyFile(hooksOf(source.vhost), 'on_hls', source, {
+        duration: seg.durationMs / 1000,
+        cwd: process.cwd(),
+        file: rel(seg.file),
+        url: seg.uri.includes('://') ? seg.uri : `${dir}${seg.uri}`,
+        m3u8: rel(stream.m3u8File),
+        m3u8_url: m3u8Url,
+        seq_no: seg.seq,
+      });
+    };
   }
 
   configure(config: ServerConfig): void {

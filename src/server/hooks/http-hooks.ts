@@ -163,6 +163,9 @@ export function postJson(url: string, body: string, timeoutMs: number): Promise<
 const DECIDING = new Set<HookEvent>(['on_connect', 'on_publish', 'on_play']);
 
 export class HttpHooks {
+  /** who publishes each live source (source id → the publisher as hooks describe it), for on_dvr and on_hls */
+  private readonly publishers = new Map<string, HookClient>();
+
   constructor(
     private readonly ids: () => HookIds,
     private readonly log: Logger,
@@ -201,6 +204,24 @@ export class HttpHooks {
     }
     this.log.info(`http hook ${event} ok`, c.clientId);
     return { ok: true };
+  }
+
+  /** The publisher of a source, as on_dvr and on_hls describe it (set at publish, cleared at unpublish). */
+  setPublisher(sourceId: string, client: HookClient): void {
+    this.publishers.set(sourceId, { ...client, streamId: sourceId });
+  }
+
+  clearPublisher(sourceId: string, clientId: string): void {
+    if (this.publishers.get(sourceId)?.clientId === clientId) this.publishers.delete(sourceId);
+  }
+
+  /** on_dvr / on_hls for a source's file: described by its publisher (a source without one is described by its names). */
+  notifyFile(hooks: HttpHooksConfig | undefined, event: 'on_dvr' | 'on_hls', source: { id: string; vhost: string; app: string; name: string }, extra: Record<string, unknown>): void {
+    if (!HttpHooks.wants(hooks, event)) return;
+    const c = this.publishers.get(source.id) ?? {
+      clientId: '', ip: '', vhost: source.vhost, app: source.app, stream: source.name, param: '', tcUrl: `rtmp://${source.vhost}/${source.app}`, streamId: source.id,
+    };
+    this.notify(hooks, event, { ...c, stream: source.name }, extra);
   }
 
   /** A notification, fire and forget (never throws, never rejects). */

@@ -403,6 +403,7 @@ export class RtmpSession {
     this.source = source;
     this.clearDeadline();
     source.startPublish(this.id);
+    this.ctx.hooks?.setPublisher(source.id, this.hookClient(source, undefined, t.param));
     this.updateRecord('rtmp-publish', source);
     this.send(command('onFCPublish', 0, null, [{ level: 'status', code: 'NetStream.Publish.Start', description: 'Started publishing stream.' }], PLAY_STREAM_ID));
     this.send(onStatus(PLAY_STREAM_ID, 'status', 'NetStream.Publish.Start', 'Started publishing stream.'));
@@ -566,6 +567,7 @@ export class RtmpSession {
     if (!this.closed) this.setDeadline(REIDENTIFY_TIMEOUT_MS, `no publish or play within ${REIDENTIFY_TIMEOUT_MS} ms of the last unpublish or closeStream`);
     if (this.role === 'publisher' && s.publisherId === this.id) {
       s.stopPublish();
+      this.ctx.hooks?.clearPublisher(s.id, this.id);
       this.ctx.log.trace(`RTMP unpublish ${s.key}`, this.id);
       this.notifyHook('on_unpublish', this.hookClient(s, undefined, this.streamParam));
     }
