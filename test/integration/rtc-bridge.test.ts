@@ -120,6 +120,7 @@ describe('RTMP -> WebRTC bridge (in process, ffmpeg for the audio)', () => {
     source.stopPublish(); // the tap's onUnpublish stops the bridge and its ffmpeg
     expect(unpublished).toEqual([port]);
     expect(source.taps.size).toBe(0);
+    expect(lines.join('\n')).toMatch(/RTMP->RTC __defaultVhost__\/live\/s: ffmpeg pid \d+ used \d+\.\d\d CPU-s in \d+\.\d s \(\d+\.\d% of a core\)/);
   }, 40_000);
 
   itFF('without a transcoder: video still flows, and the reason is on the stream and in the log', async () => {

@@ -20,6 +20,14 @@ export const OPUS_TO_AAC_ARGS = [
   '-f', 'adts', '-flush_packets', '1', 'pipe:1',
 ];
 
+/** Logs what a stream's transcoder cost (CPU seconds and % of one core over its life), before it is stopped. */
+export function logTranscoderCost(log: { trace(msg: string): void }, what: string, t: AudioTranscoder | undefined, since: number): void {
+  const cpu = t?.cpuSeconds();
+  if (t === undefined || cpu === undefined) return;
+  const seconds = Math.max(0.001, (Date.now() - since) / 1000);
+  log.trace(`${what}: ffmpeg pid ${t.pid} used ${cpu.toFixed(2)} CPU-s in ${seconds.toFixed(1)} s (${((100 * cpu) / seconds).toFixed(1)}% of a core)`);
+}
+
 export interface AudioTranscoder {
   readonly pid: number | undefined;
   cpuSeconds(): number | undefined;

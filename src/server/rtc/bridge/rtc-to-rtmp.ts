@@ -10,7 +10,7 @@ import type { LiveSource } from '../../live/source.js';
 import type { SourceRegistry } from '../../live/registry.js';
 import type { Logger } from '../../log.js';
 import type { RtcMediaKind, RtcStreamPort, RtpSink } from '../contracts.js';
-import { OpusToAac } from './audio.js';
+import { logTranscoderCost, OpusToAac } from './audio.js';
 
 /** FLV AAC sound byte: AAC, 44 kHz flag, 16-bit, stereo (players read the real rate from the config) */
 const FLV_AAC = 0xaf;
@@ -148,6 +148,7 @@ export class RtcToRtmp implements RtpSink {
     clearInterval(this.pliTimer);
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    logTranscoderCost(this.log, `RTC->RTMP ${this.port.key}`, this.opus, this.t0);
     this.opus?.stop();
     this.source.stopPublish();
     this.source.audioUnavailable = undefined;

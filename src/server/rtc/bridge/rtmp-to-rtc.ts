@@ -12,7 +12,7 @@ import type { MediaMessage } from '../../live/media.js';
 import type { LiveSource, SourceTap } from '../../live/source.js';
 import type { Logger } from '../../log.js';
 import type { RtcStreamHub, RtcStreamPort, RtcTrackInfo } from '../contracts.js';
-import { AacToOpus } from './audio.js';
+import { AacToOpus, logTranscoderCost } from './audio.js';
 
 export const VIDEO_PT = 106;
 export const AUDIO_PT = 111;
@@ -48,6 +48,7 @@ export class RtmpToRtc implements SourceTap {
   videoPackets = 0;
   audioPackets = 0;
   private warned = new Set<string>();
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly source: LiveSource,
@@ -182,6 +183,7 @@ export class RtmpToRtc implements SourceTap {
     this.stopped = true;
     this.source.taps.delete(this);
     this.source.audioUnavailable = undefined;
+    logTranscoderCost(this.log, `RTMP->RTC ${this.source.key}`, this.opus, this.startedAt);
     this.opus?.stop();
     this.hub.unpublish(this.port);
   }
