@@ -60,11 +60,14 @@ describe('the players page in headless chromium', () => {
     const index = await fetch(`${base}/`);
     expect(index.status).toBe(200);
     const html = await index.text();
-    for (const page of ['whip.html', 'whep.html', 'flv.html']) expect(html).toContain(page);
+    for (const page of ['whip.html', 'whep.html', 'flv.html', 'hls.html']) expect(html).toContain(page);
     const lib = await fetch(`${base}/lib/mpegts.js`);
     expect(lib.status).toBe(200);
     expect(lib.headers.get('content-type')).toBe('text/javascript');
     expect((await lib.text()).length).toBeGreaterThan(100_000);
+    const hls = await fetch(`${base}/lib/hls.js`);
+    expect(hls.status).toBe(200);
+    expect((await hls.text()).length).toBeGreaterThan(100_000);
     expect((await fetch(`${base}/lib/nothing.js`)).status).toBe(404);
     expect((await fetch(`${base}/..%2fpackage.json`)).status).toBe(404);
     const redirect = await fetch(`http://localhost:${server.http}/players?app=a`, { redirect: 'manual' });
@@ -141,4 +144,22 @@ describe('the players page in headless chromium', () => {
     expect(rtmp.find((x) => x.codec_type === 'video')!.width).toBe(640);
     expect(flv.map((x) => x.codec_name).sort()).toEqual(['aac', 'h264']);
   }, 40_000); // < 30 s on an idle host; the browser's start-up alone can take 10 s on a loaded CI
+
+  itBrowser('the HLS page (hls.js) plays an RTMP stream the server segments', async () => {
+    browser = await launchBrowser();
+    const server = started.add(await startServer({ vhostBody: '    hls { enabled on; hls_path .; hls_fragment 1; hls_window 6; hls_dispose 0; }' }));
+    started.add(publishRtmp(`rtmp://127.0.0.1:${server.rtmp}/live/hls`, 25).child);
+    // the playlist exists once the first segment is cut (hls_fragment 1 s, keyframe every 1 s)
+    const end = Date.now() + 15_000;
+    while ((await fetch(`http://127.0.0.1:${server.http}/live/hls.m3u8`)).status !== 200) {
+      if (Date.now() > end) throw new Error('no HLS playlist in 15 s');
+      await sleep(250);
+    }
+    const page = await open(`http://localhost:${server.http}/players/hls.html?app=live&stream=hls`);
+    const manifest = await waitInPage(page, () => (globalThis as any).srsx.manifest || (globalThis as any).srsx.error, 10_000, 'manifest');
+    expect(typeof manifest).toBe('object');
+    const first = await waitInPage(page, () => { const s = (globalThis as any).srsx.videoStats(); return (s.totalVideoFrames > 10 && s) || (globalThis as any).srsx.error; }, 15_000, 'frames decoded');
+    expect(first.width).toBe(320);
+    expect(await page.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+  }, 40_000);
 });

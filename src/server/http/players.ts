@@ -1,6 +1,6 @@
 /**
  * `/players/` on the HTTP server: SRS-like test pages (WHIP publisher, WHEP player, HTTP-FLV with
- * mpegts.js) shipped in the package's `players/` folder; the player libraries come from the
+ * mpegts.js, HLS with hls.js) shipped in the package's `players/` folder; the player libraries come from the
  * package's node_modules (`/players/lib/<file>`), never from a CDN.
  */
 import { existsSync, promises as fs } from 'node:fs';
@@ -20,6 +20,7 @@ export const PLAYERS_DIR = path.join(PACKAGE_ROOT, 'players');
 const LIBS: Record<string, { pkg: string; file: string }> = {
   'mpegts.js': { pkg: 'mpegts.js', file: 'dist/mpegts.js' },
   'mpegts.js.map': { pkg: 'mpegts.js', file: 'dist/mpegts.js.map' },
+  'hls.js': { pkg: 'hls.js', file: 'dist/hls.min.js' },
 };
 
 /** A file of an installed package, found the way Node finds packages (node_modules upwards). */
