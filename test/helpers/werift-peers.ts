@@ -14,6 +14,23 @@ export const H264 = () =>
 export const OPUS = () => new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 });
 
 /**
+ * Closes every UDP socket still open in this process: werift 0.22 leaves some open after pc.close()
+ * (jest's module sandbox keeps them out of reach otherwise), and jest cannot exit while they are.
+ */
+export function closeAllUdpSockets(): void {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  for (const h of handles) {
+    if (h instanceof dgram.Socket || (h && typeof (h as dgram.Socket).setBroadcast === 'function' && typeof (h as dgram.Socket).close === 'function')) {
+      try {
+        (h as dgram.Socket).close();
+      } catch {
+        /* closed */
+      }
+    }
+  }
+}
+
+/**
  * werift's ICE falls back to a public STUN server when none is configured (and waits 5 s for it): the
  * tests give it this one on 127.0.0.1, which answers every Binding request with the source address.
  */
@@ -30,9 +47,10 @@ export async function startLoopbackStun(): Promise<number> {
   loopbackStun = { socket, port: socket.address().port };
   return loopbackStun.port;
 }
+/** Stops the loopback STUN server and closes every UDP socket left (call in afterAll). */
 export function stopLoopbackStun(): void {
-  loopbackStun?.socket.close();
   loopbackStun = undefined;
+  closeAllUdpSockets();
 }
 
 /** Loopback only: the loopback STUN server above, IPv4. */
@@ -41,10 +59,17 @@ export function peerConfig() {
   return { codecs: { video: [H264()], audio: [OPUS()] }, iceServers: [{ urls: `stun:127.0.0.1:${loopbackStun.port}` }], iceUseIpv6: false };
 }
 
-/** Closes a peer: pc.close() (bounded), then its UDP sockets whatever state it is in. */
+/** Closes a peer: pc.close() (bounded), then the UDP sockets it had (werift leaves some open after close()). */
 export async function closePeer(pc: RTCPeerConnection): Promise<void> {
+  const sockets = udpSockets(pc);
   await Promise.race([pc.close().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
-  vanish(pc);
+  for (const s of sockets) {
+    try {
+      s.close();
+    } catch {
+      /* already closed */
+    }
+  }
 }
 
 async function gathered(pc: RTCPeerConnection): Promise<void> {
@@ -161,16 +186,22 @@ export class Player {
   }
 }
 
-/** A peer that vanishes: its UDP sockets close without a DTLS alert or anything else. */
-export function vanish(pc: RTCPeerConnection): void {
+function udpSockets(pc: RTCPeerConnection): Array<{ close(): void }> {
+  const out: Array<{ close(): void }> = [];
   for (const t of pc.dtlsTransports) {
     const conn = (t.iceTransport as unknown as { connection?: { protocols?: Array<{ transport: { socket: { close(): void } } }> } }).connection;
-    for (const p of conn?.protocols ?? []) {
-      try {
-        p.transport.socket.close();
-      } catch {
-        /* closed */
-      }
+    for (const p of conn?.protocols ?? []) out.push(p.transport.socket);
+  }
+  return out;
+}
+
+/** A peer that vanishes: its UDP sockets close without a DTLS alert or anything else. */
+export function vanish(pc: RTCPeerConnection): void {
+  for (const s of udpSockets(pc)) {
+    try {
+      s.close();
+    } catch {
+      /* closed */
     }
   }
 }
