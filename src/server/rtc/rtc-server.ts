@@ -93,6 +93,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     recvBufferAsked: 0, recvBufferGranted: 0, sendBufferAsked: 0, sendBufferGranted: 0, port: 0,
   };
   private kernelDropsAtOpen: number | undefined;
+  private lastBadLog = 0;
   private last = { drops: 0, sendErrors: 0, recv: 0, send: 0, bad: 0 };
   private readonly onSent = (err: Error | null) => {
     if (err) this.counters.sendErrors++;
@@ -130,7 +131,18 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       });
     });
     sock.on('error', (err) => this.log.warn(`RTC: UDP socket error: ${err.message}`));
-    sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
+    sock.on('message', (msg, rinfo) => {
+      try {
+        this.onDatagram(msg, rinfo.address, rinfo.port);
+      } catch (err) {
+        // one datagram (or a bridge's sink) failing must never take the server down
+        this.counters.bad++;
+        if (this.counters.bad - this.lastBadLog > 1000 || this.lastBadLog === 0) {
+          this.lastBadLog = this.counters.bad;
+          this.log.warn(`RTC: a datagram from ${rinfo.address}:${rinfo.port} failed: ${(err as Error).stack ?? err}`);
+        }
+      }
+    });
     this.socket = sock;
     this.counters.port = sock.address().port;
     this.setBuffers(sock);
