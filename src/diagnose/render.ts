@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { colourVerdict, renderFacts, renderTable, type Column } from '../report/render.js';
 import type { Report } from './report.js';
+import { serverUdpLine, type ServerUdpView } from './server-udp.js';
 
 type Row = Record<string, unknown>;
 
@@ -29,8 +30,9 @@ export function renderReport(r: Report): string {
     case 'udp-drops':
       parts.push(table(d.counters));
       parts.push(`drop ratio: ${((d.dropRatio as number) * 100).toFixed(3)}%`);
-      if ((d.sockets as unknown[]).length) parts.push(table((d.sockets as Row[]).map(({ local, program, pid, dropsDelta, rxQueue, rcvbuf, bufferOrigin }) => ({ local, program, pid, dropped: dropsDelta, recvQ: rxQueue, rcvbuf, buffer: bufferOrigin })), 'sockets that dropped'));
+      if ((d.sockets as unknown[]).length) parts.push(table((d.sockets as Row[]).map(({ local, program, pid, dropsDelta, rxQueue, rcvbuf, bufferOrigin, server }) => ({ local, program: server ? `${program as string} (srsx serve)` : program, pid, dropped: dropsDelta, recvQ: rxQueue, rcvbuf, buffer: bufferOrigin })), 'sockets that dropped'));
       if ((d.sendQueueFull as unknown[] | undefined)?.length) parts.push(table((d.sendQueueFull as Row[]).map(({ local, remote, program, pid, txQueue, sndbuf, bufferOrigin }) => ({ local, remote, program, pid, sendQ: txQueue, sndbuf, buffer: bufferOrigin })), 'sockets whose send queue is full'));
+      if (d.server) parts.push(serverUdpLine(d.server as ServerUdpView));
       break;
     case 'udp-queue':
       parts.push(table((d.sockets as Row[]).map(({ local, remote, rxQueue, txQueue, rcvbuf, sndbuf, drops, pid, program }) => ({ local, remote, recvQ: rxQueue, rcvbuf, sendQ: txQueue, sndbuf, drops, pid, program }))));

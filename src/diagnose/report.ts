@@ -14,14 +14,27 @@ const nn = z.number().nullable();
 /** A socket as udp-drops/udp-queue show it (sock_diag skmem: rcvbuf/sndbuf are null without it). */
 const UdpSockSchema = z.object({ local: z.string(), remote: z.string(), inode: nn, rxQueue: n, txQueue: n, rcvbuf: nn, sndbuf: nn, drops: n, pid: nn, program: z.string().nullable() }).passthrough();
 const Origin = z.enum(['default', 'ceiling', 'application', 'unknown']).nullable();
+/** udp-drops' data.server: the server's own UDP counters (its API's rtc_udp) beside the kernel's drops on its socket. */
+export const ServerUdpViewSchema = z.object({
+  pid: nn,
+  /** the summaries URL read, or null (see note) */
+  api: z.string().nullable(),
+  note: z.string().optional(),
+  port: n.optional(),
+  /** its socket as sock_diag shows it (local address), null when not seen */
+  socket: z.string().nullable().optional(),
+  counters: z.object({ recvDrops: n, sendErrors: n, bad: n, rcvbufAsked: n, rcvbufGranted: n, sndbufAsked: n, sndbufGranted: n }).optional(),
+  delta: z.object({ recvDrops: n, sendErrors: n, bad: n, kernelDrops: nn }).optional(),
+});
 /** The facts each report's --json carries (reports not listed: any record). */
 export const ReportDataSchemas: Record<string, z.ZodTypeAny> = {
   'udp-drops': z.object({
     counters: z.array(z.object({ counter: z.string(), total: n, delta: n.optional(), perSecond: n.optional() })),
     dropRatio: n,
     rates: z.object({ intervalS: n, arrivalsPerS: n, datagramBytes: n, datagramBytesMeasured: z.boolean(), bytesPerS: n }).optional(),
-    sockets: z.array(UdpSockSchema.extend({ dropsDelta: n, bufferOrigin: Origin })),
+    sockets: z.array(UdpSockSchema.extend({ dropsDelta: n, bufferOrigin: Origin, server: z.boolean().optional() })),
     sendQueueFull: z.array(UdpSockSchema.extend({ bufferOrigin: Origin })).optional(),
+    server: ServerUdpViewSchema.optional(),
   }).passthrough(),
   'udp-queue': z.object({ sockets: z.array(UdpSockSchema), rmemDefault: n, sockDiag: z.boolean() }).passthrough(),
   cpu: z.object({

@@ -7,6 +7,7 @@ import { cpuReport, irqReport, sampleCpu, sampleIrqs, serverPidfile } from './cp
 import { netReport, sampleNet } from './net.js';
 import { processReport, resolveServerPid } from './process.js';
 import { FullReportSchema, type Report } from './report.js';
+import { findServerUdp } from './server-udp.js';
 import { sampleUdp, udpDropsReport, udpQueueReport } from './udp.js';
 import { sampleTcp, tcpReport } from './tcp.js';
 
@@ -18,6 +19,10 @@ export interface RunOptions {
   pid?: string;
   name?: string;
   pidfile?: string;
+  /** the process listening on this TCP port is the server */
+  port?: string;
+  /** the server's config: its pid file, RTMP port (and, for udp-drops, its API) */
+  config?: string;
   iface?: string;
   onWait?: (ms: number) => void;
 }
@@ -33,10 +38,12 @@ export async function runReports(root: HostRoot, what: readonly What[], opts: Ru
   const refPid = pid ?? (opts.pid !== undefined && /^\d+$/.test(opts.pid) ? Number(opts.pid) : undefined);
   const ref = { pid: refPid, pidfile: await serverPidfile(root, refPid, opts.pidfile) };
   const hz = await ticksPerSecond();
+  // udp-drops reads the server's own UDP counters from its API beside the kernel's (never fails: a note when no server)
+  const udpServer = wants('udp-drops') ? await findServerUdp(root, opts, pid) : undefined;
   // both samples of every report at once (in parallel), so they share one interval
   const take = async () => {
     const [udp, cpu, irq, tcp, net, proc] = await Promise.all([
-      wants('udp-drops') ? sampleUdp(root) : undefined,
+      wants('udp-drops') ? sampleUdp(root, udpServer) : undefined,
       wants('cpu') ? sampleCpu(root, pid) : undefined,
       wants('irq') ? sampleIrqs(root) : undefined,
       wants('tcp') ? sampleTcp(root, pid) : undefined,

@@ -3,6 +3,7 @@ import { readIpIn, readUdpCounters, readUdpSockets, socketOwners, UDP_COUNTERS, 
 import { readSockDiag } from '../host/sock-diag.js';
 import type { HostRoot } from '../host/root.js';
 import { ok, type Report, type Verdict } from './report.js';
+import { sampleServerUdp, serverUdpView, type ServerUdpSample, type ServerUdpTarget } from './server-udp.js';
 
 /** One UDP socket as diagnose sees it: queues and the socket's own buffers (sock_diag skmem) with its owner. */
 export interface UdpSockView {
@@ -28,6 +29,8 @@ export interface UdpSample {
   sockets: UdpSockView[];
   /** true when the sockets came from sock_diag (buffer sizes known) */
   sockDiag: boolean;
+  /** the server's own UDP counters (its API), read with the kernel's */
+  server?: { target: ServerUdpTarget; sample: ServerUdpSample };
 }
 
 /** Every UDP socket: from sock_diag (`ss -uamp`) when possible, else /proc/net/udp{,6} and /proc/PID/fd. */
@@ -53,9 +56,9 @@ export async function readUdpSockViews(root: HostRoot): Promise<{ sockets: UdpSo
   };
 }
 
-export async function sampleUdp(root: HostRoot): Promise<UdpSample> {
-  const [c, ipIn, socks] = await Promise.all([readUdpCounters(root), readIpIn(root), readUdpSockViews(root)]);
-  return { at: Date.now(), ...c, ipIn, ...socks };
+export async function sampleUdp(root: HostRoot, server?: ServerUdpTarget): Promise<UdpSample> {
+  const [c, ipIn, socks, own] = await Promise.all([readUdpCounters(root), readIpIn(root), readUdpSockViews(root), server ? sampleServerUdp(server) : undefined]);
+  return { at: Date.now(), ...c, ipIn, ...socks, ...(server && own ? { server: { target: server, sample: own } } : {}) };
 }
 
 function sum(a: UdpCounters, b: UdpCounters): UdpCounters {
@@ -151,7 +154,18 @@ export function bufferOrigin(buf: number, sysDefault: number | undefined, sysMax
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-const who = (s: UdpSockView) => `${s.local} (${s.program ?? '?'} pid ${s.pid ?? '?'})`;
+/** The server udp-drops found: its socket is named as the server's, with its own loss counters. */
+export interface ServerRef {
+  pid: number;
+  port: number;
+  /** SO_RCVBUF it asked for (rtc_server recvbuf) */
+  asked?: number;
+  /** its loss=(r,s) counters over the interval */
+  lossDelta?: { r: number; s: number };
+}
+const isServer = (s: UdpSockView, server?: ServerRef) => server !== undefined && s.pid === server.pid && s.local.endsWith(`:${server.port}`);
+const who = (s: UdpSockView, server?: ServerRef) =>
+  isServer(s, server) ? `${s.local} (srsx serve pid ${s.pid}, its WebRTC UDP port)` : `${s.local} (${s.program ?? '?'} pid ${s.pid ?? '?'})`;
 const rateText = (r: UdpRates) =>
   `${r.arrivalsPerS} datagrams/s × ${r.datagramBytes} bytes${r.datagramBytesMeasured ? '' : ' (assumed)'} ≈ ${Math.round(r.bytesPerS / 1024)} KiB/s`;
 
@@ -165,7 +179,7 @@ export function udpVerdicts(
   sys: Sysctls,
   dropping: SocketFinding[],
   sendFull: UdpSockView[],
-  opts: { where: string; sockDiag: boolean; fromText?: boolean },
+  opts: { where: string; sockDiag: boolean; fromText?: boolean; server?: ServerRef },
 ): Verdict[] {
   const v: Verdict[] = [];
   const { where } = opts;
@@ -180,7 +194,8 @@ export function udpVerdicts(
       if (s.rcvbuf === null) continue;
       const origin = bufferOrigin(s.rcvbuf, sys.rmemDefault, sys.rmemMax);
       explained += s.dropsDelta;
-      const head = `${who(s)} dropped ${s.dropsDelta} received datagrams ${where} (RcvbufErrors ${delta.RcvbufErrors}, ${pct(ratio)} of received; threshold: any, critical at 1%)`;
+      const own = isServer(s, opts.server) ? opts.server : undefined;
+      const head = `${who(s, opts.server)} dropped ${s.dropsDelta} received datagrams ${where} (RcvbufErrors ${delta.RcvbufErrors}, ${pct(ratio)} of received; threshold: any, critical at 1%)`;
       if (origin === 'application') {
         // SO_RCVBUF asks for half of what the socket gets (the kernel doubles it for skb overhead)
         const app = udpBufferSize(rates.bytesPerS);
@@ -189,15 +204,18 @@ export function udpVerdicts(
         v.push({
           level: level(ratio),
           reason: `${head}: its receive buffer is ${s.rcvbuf} bytes because the application set SO_RCVBUF=${s.rcvbuf / 2} (the kernel doubles it), ${s.rcvbuf < (sys.rmemDefault ?? 0) ? 'below' : 'above'} net.core.rmem_default=${sys.rmemDefault}: the cause is the application's SO_RCVBUF, and the sysctl defaults do not apply to it`,
-          fix: `in ${s.program ?? 'the application'} (pid ${s.pid ?? '?'}): set SO_RCVBUF to ${want} bytes or more (the kernel doubles it to ${app.text}: ${BUFFER_SECONDS * 1000} ms of the measured ${rateText(rates)}, as the kernel charges it)${ceiling}`,
+          fix: own
+            ? `in srsx serve (pid ${s.pid}): set rtc_server { recvbuf ${want}; } in its config and restart it (the kernel doubles it to ${app.text}: ${BUFFER_SECONDS * 1000} ms of the measured ${rateText(rates)}, as the kernel charges it)${ceiling}`
+            : `in ${s.program ?? 'the application'} (pid ${s.pid ?? '?'}): set SO_RCVBUF to ${want} bytes or more (the kernel doubles it to ${app.text}: ${BUFFER_SECONDS * 1000} ms of the measured ${rateText(rates)}, as the kernel charges it)${ceiling}`,
         });
       } else {
         const why = origin === 'ceiling'
-          ? `the application asked for more but net.core.rmem_max=${sys.rmemMax} capped its SO_RCVBUF`
+          ? `the application asked for more${own?.asked !== undefined ? ` (SO_RCVBUF ${own.asked}: rtc_server recvbuf)` : ''} but net.core.rmem_max=${sys.rmemMax} capped its SO_RCVBUF`
           : `the default net.core.rmem_default=${sys.rmemDefault}`;
+        const counted = own?.lossDelta ? `; the server counts it too: loss=(r:${own.lossDelta.r},s:${own.lossDelta.s}) in the interval` : '';
         v.push({
           level: level(ratio),
-          reason: `${head}: its receive buffer is ${s.rcvbuf} bytes, ${why}; ${need}`,
+          reason: `${head}: its receive buffer is ${s.rcvbuf} bytes, ${why}; ${need}${counted}`,
           fix: `srsx tune --udp ${size.text}`,
         });
       }
@@ -219,7 +237,7 @@ export function udpVerdicts(
   if (delta.SndbufErrors > 0) {
     const sent = delta.OutDatagrams + delta.SndbufErrors;
     const sratio = sent > 0 ? delta.SndbufErrors / sent : 0;
-    const names = sendFull.map((s) => `${who(s)} Send-Q ${s.txQueue} of its ${s.sndbuf ?? '?'}-byte send buffer${s.sndbuf !== null ? ` (${bufferOrigin(s.sndbuf, sys.wmemDefault, sys.wmemMax) === 'application' ? 'SO_SNDBUF set by the application' : 'the default net.core.wmem_default'})` : ''}`);
+    const names = sendFull.map((s) => `${who(s, opts.server)} Send-Q ${s.txQueue} of its ${s.sndbuf ?? '?'}-byte send buffer${s.sndbuf !== null ? ` (${bufferOrigin(s.sndbuf, sys.wmemDefault, sys.wmemMax) === 'application' ? 'SO_SNDBUF set by the application' : 'the default net.core.wmem_default'})` : ''}`);
     const app = sendFull.filter((s) => s.sndbuf !== null && bufferOrigin(s.sndbuf, sys.wmemDefault, sys.wmemMax) === 'application');
     const wsize = udpBufferSize(sent / rates.intervalS * rates.datagramBytes, sys.wmemMax ?? 0);
     v.push({
@@ -228,6 +246,14 @@ export function udpVerdicts(
       fix: app.length
         ? `in ${app.map((s) => `${s.program ?? '?'} (pid ${s.pid ?? '?'})`).join(', ')}: set SO_SNDBUF to ${wsize.bytes} bytes or more (net.core.wmem_max=${sys.wmemMax ?? '?'} caps it${sys.wmemMax !== undefined && sys.wmemMax < wsize.bytes ? `: srsx tune --udp ${wsize.text} raises it` : ''}), or pace the sends`
         : `srsx tune --udp ${wsize.text}   (a bigger send buffer absorbs bursts; a sustained rate above what the link drains needs a slower sender)`,
+    });
+  }
+  const serverSendErrors = opts.server?.lossDelta?.s ?? 0;
+  if (serverSendErrors > 0 && delta.SndbufErrors === 0) {
+    v.push({
+      level: 'warn',
+      reason: `srsx serve (pid ${opts.server!.pid}) failed to send ${serverSendErrors} datagrams on its WebRTC UDP port ${where} (its loss s counter; threshold: any) while the kernel counted no SndbufErrors: the sends were refused (e.g. EPERM from a firewall rule, or ENOBUFS/EAGAIN before the datagram reached UDP)`,
+      fix: `see the server's log for the send error, and its socket's Send-Q: srsx diagnose udp-queue`,
     });
   }
   if (delta.InCsumErrors > 0) {
@@ -276,6 +302,10 @@ export async function udpDropsReport(root: HostRoot, a: UdpSample, b: UdpSample)
   const rates = udpRates(delta, intervalS, ipDelta);
   const received = delta.InDatagrams + delta.RcvbufErrors;
   const shown = Math.round(intervalS * 10) / 10;
+  const server = b.server ? serverUdpView(b.server.target, a.server?.sample, b.server.sample, a.sockets, b.sockets) : undefined;
+  const serverRef: ServerRef | undefined = server?.pid != null && server.port !== undefined
+    ? { pid: server.pid, port: server.port, asked: server.counters?.rcvbufAsked, ...(server.delta ? { lossDelta: { r: server.delta.recvDrops, s: server.delta.sendErrors } } : {}) }
+    : undefined;
   return {
     kind: 'udp-drops',
     title: `UDP drops over ${intervalS.toFixed(1)}s (UDP + UDP6)`,
@@ -284,15 +314,16 @@ export async function udpDropsReport(root: HostRoot, a: UdpSample, b: UdpSample)
       counters: rows,
       dropRatio: received > 0 ? delta.RcvbufErrors / received : 0,
       rates,
-      sockets: dropping.map((s) => ({ ...s, bufferOrigin: s.rcvbuf === null ? null : bufferOrigin(s.rcvbuf, sys.rmemDefault, sys.rmemMax) })),
+      sockets: dropping.map((s) => ({ ...s, ...(serverRef && isServer(s, serverRef) ? { server: true } : {}), bufferOrigin: s.rcvbuf === null ? null : bufferOrigin(s.rcvbuf, sys.rmemDefault, sys.rmemMax) })),
       sendQueueFull: sendFull.map((s) => ({ ...s, bufferOrigin: s.sndbuf === null ? null : bufferOrigin(s.sndbuf, sys.wmemDefault, sys.wmemMax) })),
       sockDiag: b.sockDiag,
       rmemDefault: sys.rmemDefault ?? null,
       rmemMax: sys.rmemMax ?? null,
       wmemDefault: sys.wmemDefault ?? null,
       wmemMax: sys.wmemMax ?? null,
+      ...(server ? { server } : {}),
     },
-    verdicts: udpVerdicts(delta, rates, sys, dropping, sendFull, { where: `in ${shown}s`, sockDiag: b.sockDiag }),
+    verdicts: udpVerdicts(delta, rates, sys, dropping, sendFull, { where: `in ${shown}s`, sockDiag: b.sockDiag, ...(serverRef ? { server: serverRef } : {}) }),
   };
 }
 
