@@ -2,6 +2,7 @@
 // the server's one UDP port (ICE-lite, DTLS-SRTP, SRTP); RTP counts, NACK answered, PLI forwarded, the
 // API (streams, clients, kick), WHIP/WHEP DELETE, SRS's JSON API, session timeout.
 import { GenericNack, PictureLossIndication, RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback } from 'werift';
+import { freePort } from '../helpers/env.js';
 import { sleep, startServer, stopAfterEach, type RunningServer } from '../helpers/serve.js';
 import { Player, Publisher, startLoopbackStun, stopLoopbackStun, vanish } from '../helpers/werift-peers.js';
 
@@ -97,7 +98,8 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
   }, 60_000);
 
   it('SRS JSON API /rtc/v1/publish/ and /play/, CORS preflight, errors; a second publisher is refused', async () => {
-    const server = started.add(await startServer(RTC()));
+    const exporter = await freePort();
+    const server = started.add(await startServer({ ...RTC(), extra: `${RTC().extra}\nexporter { enabled on; listen ${exporter}; }` }));
     await withLog(server, async () => {
       const pre = await fetch(`http://127.0.0.1:${server.api}/rtc/v1/whip/?app=live&stream=x`, { method: 'OPTIONS', headers: { Origin: 'http://example.test' } });
       expect(pre.status).toBe(200);
@@ -125,6 +127,11 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
       const whep = await fetch(`http://127.0.0.1:${server.api}/rtc/v1/whep/?app=live&stream=s`, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: 'v=0\r\n' });
       expect(whep.status).toBe(400);
       expect(await whep.text()).toMatch(/no media section/);
+      // the UDP loop's counters on the exporter
+      const metrics = await (await fetch(`http://127.0.0.1:${exporter}/metrics`)).text();
+      expect(metrics).toMatch(/^srs_rtc_udp_recv_drops_total 0$/m);
+      expect(metrics).toMatch(/^srs_rtc_udp_send_errors_total 0$/m);
+      expect(metrics).toMatch(/^srs_rtc_udp_bad_total \d+$/m);
     });
   }, 30_000);
 

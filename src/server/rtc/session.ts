@@ -263,7 +263,7 @@ export class RtcSession implements RtcPlayerOutput {
     s.packets++;
     s.octets += len - hl;
     s.lastTs = pkt.readUInt32BE(4);
-    s.lastAt = Date.now();
+    s.lastAt = this.stream.lastFeedAt;
     this.packetsOut++;
     this.bytesOut += buf.length;
     this.stream.countSent(buf.length);

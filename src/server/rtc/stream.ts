@@ -60,7 +60,8 @@ export class RtcStream implements RtcStreamPort {
   sendBytes = 0;
   packets = 0;
   private lastKeyframeRequest = 0;
-  /** frames counted on the video marker bit */
+  /** when the last packet was fed (one clock read per packet, not per player) */
+  lastFeedAt = 0;
 
   constructor(
     readonly id: string,
@@ -78,6 +79,7 @@ export class RtcStream implements RtcStreamPort {
   }
 
   feed(kind: RtcMediaKind, packet: Buffer): void {
+    this.lastFeedAt = Date.now();
     this.packets++;
     this.recvBytes += packet.length;
     if (kind === 'video' && packet[1]! & 0x80) this.frames++;
