@@ -37,6 +37,7 @@ describe('npm package', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/server/server.js');
     expect(files).toContain('conf/srs.conf');
+    expect(files).toContain('players/index.html'); // served at /players/ by srsx serve
     expect(files).toContain('native/src/srsx_native.c');
     expect(files).toContain('scripts/build-native.mjs');
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/') || /isolate-.*\.log$/.test(f) || f.endsWith('.map'))).toEqual([]);
