@@ -120,10 +120,10 @@ describe('loadConfig', () => {
   });
 
   it('warns once per directive it does not implement, naming file:line', () => {
-    const c = load(conf('warn.conf', 'listen 1935;\nrtc_server { enabled on; }\nvhost v {\n  hls { hls_keys on; }\n  play { atc on; }\n}\n'));
+    const c = load(conf('warn.conf', 'listen 1935;\nsrt_server { enabled on; }\nvhost v {\n  hls { hls_keys on; }\n  play { atc on; }\n}\n'));
     const unimpl = c.warnings.filter((w) => w.includes('not implemented'));
     expect(unimpl).toEqual([
-      'warn.conf:2: rtc_server is not implemented by srsx (ignored)',
+      'warn.conf:2: srt_server is not implemented by srsx (ignored)',
       'warn.conf:4: vhost.hls.hls_keys is not implemented by srsx (ignored)',
       'warn.conf:5: vhost.play.atc is not implemented by srsx (ignored)',
     ]);
