@@ -122,6 +122,11 @@ describe('the players page in headless chromium', () => {
     expect(s.audio.codec).toBe('audio/opus');
     expect(s.video.framesDecoded).toBeGreaterThan(25);
     expect(s.audio.packets).toBeGreaterThan(50);
+    // a second player shares the same bridge: still one packetizer and one ffmpeg for the stream
+    const second = await browser!.open(`http://localhost:${server.http}/players/whep.html?app=live&stream=b&api=${server.api}`);
+    await waitInPage(second, async () => { const x = await (globalThis as any).srsx.stats(); return ((x.video.framesDecoded ?? 0) > 0 && (x.audio.packets ?? 0) > 0) || (globalThis as any).srsx.error; }, 10_000, 'second player');
+    expect(await second.evaluate(() => (globalThis as any).srsx.error)).toBeUndefined();
+    expect(server.log().match(/RTMP->RTC __defaultVhost__\/live\/b: AAC -> Opus by ffmpeg pid/g)).toHaveLength(1);
   }, 40_000); // < 30 s on an idle host; the browser's start-up alone can take 10 s on a loaded CI
 
   itBrowser('(c) a WHIP stream from the browser plays over RTMP and HTTP-FLV (ffprobe: h264 + aac)', async () => {
