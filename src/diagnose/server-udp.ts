@@ -100,7 +100,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * The server's rtc_udp counters now. The server refreshes its kernel-drop count (`r`) when its
  * summary is asked for and answers the previous value, so the first request primes it and the
- * second, 200 ms later, reads it.
+ * second, 300 ms later, reads it. On a busy server the refresh can take longer: its `r` then lags the
+ * kernel's count (the report shows both).
  */
 export async function sampleServerUdp(t: ServerUdpTarget, timeoutMs = 3000): Promise<ServerUdpSample> {
   if (t.url === null) return { at: Date.now() };
@@ -110,7 +111,7 @@ export async function sampleServerUdp(t: ServerUdpTarget, timeoutMs = 3000): Pro
   };
   try {
     await read();
-    await sleep(200);
+    await sleep(300);
     const at = Date.now();
     const raw = await read();
     if (raw === undefined) return { at, noRtc: true };
@@ -168,6 +169,6 @@ export function serverUdpLine(v: ServerUdpView): string {
   const d = v.delta;
   const sign = (n: number) => (n >= 0 ? `+${n}` : String(n));
   return `${who} (srsx serve), WebRTC UDP ${v.socket ?? `port ${v.port} (socket not seen)`}: server loss=(r:${sign(d.recvDrops)},s:${sign(d.sendErrors)}) bad ${sign(d.bad)} in the interval ` +
-    `(totals r:${v.counters.recvDrops},s:${v.counters.sendErrors}); kernel drops on its socket ${d.kernelDrops === null ? '?' : sign(d.kernelDrops)}; ` +
+    `(totals r:${v.counters.recvDrops},s:${v.counters.sendErrors}; r is the kernel's count as the server last read it); kernel drops on its socket ${d.kernelDrops === null ? '?' : sign(d.kernelDrops)}; ` +
     `SO_RCVBUF asked ${v.counters.rcvbufAsked}, granted ${v.counters.rcvbufGranted}; from ${v.api}`;
 }

@@ -212,7 +212,7 @@ export function udpVerdicts(
         const why = origin === 'ceiling'
           ? `the application asked for more${own?.asked !== undefined ? ` (SO_RCVBUF ${own.asked}: rtc_server recvbuf)` : ''} but net.core.rmem_max=${sys.rmemMax} capped its SO_RCVBUF`
           : `the default net.core.rmem_default=${sys.rmemDefault}`;
-        const counted = own?.lossDelta ? `; the server counts it too: loss=(r:${own.lossDelta.r},s:${own.lossDelta.s}) in the interval` : '';
+        const counted = own?.lossDelta ? `; the server's own counters: loss=(r:${own.lossDelta.r},s:${own.lossDelta.s}) in the interval (r as it last read the kernel's count)` : '';
         v.push({
           level: level(ratio),
           reason: `${head}: its receive buffer is ${s.rcvbuf} bytes, ${why}; ${need}${counted}`,

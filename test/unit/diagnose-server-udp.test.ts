@@ -34,7 +34,7 @@ describe('the server\'s own UDP counters in udp-drops', () => {
       delta: { recvDrops: 300, sendErrors: 0, bad: 100, kernelDrops: 300 },
     });
     expect(ReportDataSchemas['udp-drops']!.safeParse({ counters: [], dropRatio: 0, sockets: [], server: v }).success).toBe(true);
-    expect(serverUdpLine(v)).toBe('server pid 42 (srsx serve), WebRTC UDP 0.0.0.0:8000: server loss=(r:+300,s:+0) bad +100 in the interval (totals r:310,s:0); kernel drops on its socket +300; SO_RCVBUF asked 1048576, granted 16384; from http://127.0.0.1:1985/api/v1/summaries');
+    expect(serverUdpLine(v)).toBe("server pid 42 (srsx serve), WebRTC UDP 0.0.0.0:8000: server loss=(r:+300,s:+0) bad +100 in the interval (totals r:310,s:0; r is the kernel's count as the server last read it); kernel drops on its socket +300; SO_RCVBUF asked 1048576, granted 16384; from http://127.0.0.1:1985/api/v1/summaries");
   });
 
   it('says why there are no counters: API unreachable, WebRTC off, no server', () => {
@@ -53,7 +53,7 @@ describe('the server\'s own UDP counters in udp-drops', () => {
     const [v] = udpVerdicts(delta, udpRates(delta, 2), { rmemDefault: 212992, rmemMax: 8192 }, [s], [], { where: 'in 2s', sockDiag: true, server });
     expect(v!.reason).toMatch(/^0\.0\.0\.0:8000 \(srsx serve pid 42, its WebRTC UDP port\) dropped 300 received datagrams in 2s/);
     expect(v!.reason).toContain('the application asked for more (SO_RCVBUF 1048576: rtc_server recvbuf) but net.core.rmem_max=8192 capped its SO_RCVBUF');
-    expect(v!.reason).toContain('the server counts it too: loss=(r:300,s:0) in the interval');
+    expect(v!.reason).toContain("the server's own counters: loss=(r:300,s:0) in the interval");
     expect(v!.fix).toBe('srsx tune --udp 1M');
     // its own small recvbuf (below the default): the fix is in its config
     const [app] = udpVerdicts(delta, udpRates(delta, 2), { rmemDefault: 212992, rmemMax: 4194304 }, [{ ...s, rcvbuf: 4096 }], [], { where: 'in 2s', sockDiag: true, server });
