@@ -244,6 +244,10 @@ describe('srsx serve without a transcoder (SRSX_TRANSCODER=none)', () => {
       },
     );
     expect(stream!.audio_unavailable).toMatch(/no transcoder: ffmpeg is not installed \(apt-get install ffmpeg\)/);
+    // both sides of the stream say it: the RTMP one and the WebRTC one
+    const all = ((await (await fetch(`http://127.0.0.1:${server.api}/api/v1/streams/`)).json()) as { streams: Array<{ url: string; audio_unavailable?: string }> }).streams.filter((s) => s.url === '/live/mute');
+    expect(all.length).toBeGreaterThanOrEqual(1);
+    for (const s of all) expect(s.audio_unavailable).toBe(stream!.audio_unavailable);
     expect(server.log()).toMatch(/RTMP->RTC __defaultVhost__\/live\/mute: no audio for WebRTC players: no transcoder/);
     expect(server.log()).toMatch(/RTMP->RTC __defaultVhost__\/live\/mute: bridged \(H\.264 RTP, no audio\)/);
   }, 30_000);

@@ -56,6 +56,8 @@ export interface RtcStreamPort {
   requestKeyframe(): void;
   /** set by whoever publishes: called on requestKeyframe() */
   onKeyframeRequest: (() => void) | undefined;
+  /** set by the bridge from RTMP when its players get no audio (no transcoder, …); the API shows it */
+  audioUnavailable?: string;
 }
 
 /**

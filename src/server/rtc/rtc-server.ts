@@ -513,6 +513,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
         sendKbps30s: 0,
         video: v ? { codec: v.codec, profile: pli ? H264_PROFILES[parseInt(pli.slice(0, 2), 16)] : undefined, level: pli ? String(parseInt(pli.slice(4), 16) / 10) : undefined } : undefined,
         audio: a ? { codec: a.codec === 'opus' ? 'Opus' : a.codec, sampleRate: a.clockRate, channels: a.channels ?? 1 } : undefined,
+        audioUnavailable: s.audioUnavailable,
       };
     });
   }

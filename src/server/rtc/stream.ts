@@ -54,6 +54,7 @@ export class RtcStream implements RtcStreamPort {
   publisherId: string | undefined;
   publisherKind: 'whip' | 'bridge' | undefined;
   onKeyframeRequest: (() => void) | undefined;
+  audioUnavailable: string | undefined;
   readonly createdAt = Date.now();
   frames = 0;
   recvBytes = 0;
@@ -129,6 +130,7 @@ export class RtcStream implements RtcStreamPort {
     this.publisherId = undefined;
     this.publisherKind = undefined;
     this.onKeyframeRequest = undefined;
+    this.audioUnavailable = undefined;
     for (const s of [...this.sinks]) {
       this.sinks.delete(s);
       try {

@@ -73,7 +73,7 @@ export class RtmpToRtc implements SourceTap {
   private setAudioUnavailable(reason: string): void {
     if (this.audioUnavailable === reason) return;
     this.audioUnavailable = reason;
-    (this.port as { audioUnavailable?: string }).audioUnavailable = reason;
+    this.port.audioUnavailable = reason;
     this.source.audioUnavailable = reason;
     this.log.warn(`RTMP->RTC ${this.source.key}: no audio for WebRTC players: ${reason}`);
   }
