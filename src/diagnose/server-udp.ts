@@ -75,6 +75,8 @@ export async function findServerUdp(root: HostRoot, opts: FindServerOptions, kno
     return { pid: null, url: null, note: `${errorMessage(err)}${err instanceof UserError && err.hint ? ` (${err.hint})` : ''}` };
   }
   if (pid === undefined) return { pid: null, url: null, note: 'no server process found (give --pid, --port, --pidfile or -c)' };
+  // a fixture host root (SRSX_HOST_ROOT): its processes are not on this machine's network
+  if (!root.isReal) return { pid, url: null, note: `host root ${root.root} is not this machine: the server's API is not asked` };
   const launch: ProcessLaunch | undefined = await readLaunch(root, pid).catch(() => undefined);
   const fromArgs = launch ? serverConfigArgs(launch.argv) : { envOnly: false };
   const file = opts.config ?? fromArgs.file;
