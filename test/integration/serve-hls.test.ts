@@ -155,12 +155,15 @@ describe('srsx serve HLS', () => {
     const browser = await launchBrowser();
     started.add({ stop: () => browser.stop() });
     const page = await browser.open(`http://127.0.0.1:${server.http}/hls.html`);
-    const t0 = await waitInPage(page, () => { const v = document.querySelector('video')!; return v.currentTime > 0.5 && v.currentTime; }, 20_000, 'playback starts');
+    const t0 = await waitInPage(page, () => {
+      const v = (globalThis as any).document.querySelector('video');
+      return v.currentTime > 0.5 && (v.currentTime as number);
+    }, 20_000, 'playback starts');
     // playback goes on past segment boundaries (a loaded CI host decodes slowly: 6 s for 2 s of media)
-    await waitInPage(page, () => document.querySelector('video')!.currentTime, 1000, 'currentTime');
+    await waitInPage(page, () => (globalThis as any).document.querySelector('video').currentTime, 1000, 'currentTime');
     await sleep(6000);
     const after = await page.evaluate(() => {
-      const v = document.querySelector('video')!;
+      const v = (globalThis as any).document.querySelector('video');
       return { t: v.currentTime, frames: v.getVideoPlaybackQuality().totalVideoFrames, w: v.videoWidth, errors: (globalThis as any).hlsErrors as string[] };
     });
     expect(after.errors).toEqual([]);
@@ -206,11 +209,12 @@ describe('srsx serve HTTP-TS, HTTP-AAC and HTTP-MP3', () => {
     return out;
   }
 
-  itFF.each([
+  const cases: Array<[string, string[], string]> = [
     ['ts', ['aac', 'h264'], 'video/MP2T'],
     ['aac', ['aac'], 'audio/x-aac'],
     ['mp3', ['mp3'], 'audio/mpeg'],
-  ] as const)('.%s plays in ffmpeg, joined mid-stream', async (ext, codecs, type) => {
+  ];
+  for (const [ext, codecs, type] of cases) itFF(`.${ext} plays in ffmpeg, joined mid-stream`, async () => {
     const file = ext === 'mp3' ? mp3Flv() : testFlv({ seconds: 10, gop: 50, kbps: 450 });
     const server = started.add(await startServer({ vhostBody: `    http_remux { enabled on; mount [vhost]/[app]/[stream].${ext}; }` }));
     started.add(publish(file, `rtmp://127.0.0.1:${server.rtmp}/live/s`).child);

@@ -238,7 +238,7 @@ describe('HLS playlist and names', () => {
 describe('HEVC into TS, decoded by ffprobe', () => {
   const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
 
-  itFF.each(['classic codec 12', "enhanced RTMP 'hvc1'"])('%s: every frame decodes', (mode) => {
+  for (const mode of ['classic codec 12', "enhanced RTMP 'hvc1'"]) itFF(`${mode}: every frame decodes`, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-hevc-'));
     const raw = path.join(dir, 'in.hevc');
     execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=192x108:rate=25', '-t', '2', '-c:v', 'libx265', '-preset', 'ultrafast', '-g', '25', '-bf', '0', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p', '-f', 'hevc', raw]);
