@@ -136,7 +136,8 @@ export function cpuVerdicts(f: CpuFacts): Verdict[] {
     const want = s.runMs + s.waitMs;
     const share = want > 0 ? s.waitMs / want : 0;
     if (share >= STARVED_WAIT_SHARE && s.waitMs >= STARVED_WAIT_MIN * f.intervalS * 1000 && s.runMs >= STARVED_RUN_MIN * f.intervalS * 1000) {
-      const comp = f.competitors.filter((c) => c.cpus.some((x) => s.allowed.length === 0 || s.allowed.includes(x)));
+      // the five busiest on its CPUs (filtered before the top five: busier processes elsewhere do not hide them)
+      const comp = f.competitors.filter((c) => c.cpus.some((x) => s.allowed.length === 0 || s.allowed.includes(x))).slice(0, 5);
       v.push({
         level: share >= 0.5 ? 'critical' : 'warn',
         reason: `the server (pid ${s.pid}) waited ${Math.round(s.waitMs)} ms for a CPU while running ${Math.round(s.runMs)} ms in ${r1(f.intervalS)}s (run-queue wait ${Math.round(share * 100)}% of the time it wanted a CPU; threshold ${STARVED_WAIT_SHARE * 100}%, /proc/PID/task/*/schedstat): it is starved of CPU${comp.length ? `; competing on its CPUs (${s.allowed.join(',') || 'all'}): ${named(comp)}` : '; no other process used ≥5% of its CPUs (short bursts, or many small ones)'}`,
@@ -209,7 +210,7 @@ export function cpuReport(a: CpuSample, b: CpuSample, hz = 100, ref: ServerRef =
     if (!e.cpus.includes(t.cpu)) e.cpus.push(t.cpu);
     byPid.set(t.pid, e);
   }
-  const competitors = [...byPid.values()].filter((c) => c.percent >= COMPETITOR_PERCENT).sort((x, y) => y.percent - x.percent).slice(0, 5).map((c) => ({ ...c, percent: r1(c.percent), cpus: c.cpus.sort() }));
+  const competitors = [...byPid.values()].filter((c) => c.percent >= COMPETITOR_PERCENT).sort((x, y) => y.percent - x.percent).map((c) => ({ ...c, percent: r1(c.percent), cpus: c.cpus.sort() }));
   const facts: CpuFacts = {
     intervalS,
     rows,
@@ -229,7 +230,7 @@ export function cpuReport(a: CpuSample, b: CpuSample, hz = 100, ref: ServerRef =
       server: server
         ? { pid: server.pid, cpusAllowed: server.allowed, percentByCpu: Object.fromEntries(Object.entries(server.percentByCpu).map(([c, p]) => [c, Math.round(p)])), runMs: Math.round(server.runMs), waitMs: Math.round(server.waitMs), threads: server.threads }
         : null,
-      busyProcesses: competitors,
+      busyProcesses: competitors.slice(0, 10),
     },
     verdicts: cpuVerdicts(facts),
   };
