@@ -2,7 +2,9 @@
   # srsx's native addon. SRSX_ASAN=1 in the environment builds it with AddressSanitizer
   # (scripts/build-native.mjs --asan does that into native/build-asan).
   "variables": {
-    "srsx_asan%": "<!(node -p \"process.env.SRSX_ASAN === '1' ? 1 : 0\")"
+    "srsx_asan%": "<!(node -p \"process.env.SRSX_ASAN === '1' ? 1 : 0\")",
+    # the WebRTC fan-out needs libsrtp2 (Debian: libsrtp2-dev); without it the addon builds without it
+    "srsx_srtp%": "<!(node -p \"process.env.SRSX_NO_SRTP !== '1' && require('fs').existsSync('/usr/include/srtp2/srtp.h') ? 1 : 0\")"
   },
   "targets": [
     {
@@ -13,6 +15,10 @@
         ["srsx_asan==1", {
           "cflags": ["-fsanitize=address"],
           "ldflags": ["-fsanitize=address"]
+        }],
+        ["srsx_srtp==1", {
+          "defines": ["SRSX_HAVE_SRTP=1", "_GNU_SOURCE"],
+          "libraries": ["-lsrtp2"]
         }]
       ]
     }

@@ -9,6 +9,11 @@
  *    the end of a malloc'd block (caught by ASAN in the --asan build).
  *
  * Builds without valgrind's headers too (then the leak checks report unavailable).
+ *
+ *  - the WebRTC fan-out (only when built with libsrtp2, SRSX_HAVE_SRTP): per player an SRTP
+ *    sender context (AES_CM_128_HMAC_SHA1_80) and its peer address; rtcFanout() copies one plain
+ *    RTP packet per player into a scratch area (header without extension, the player's SSRC/PT),
+ *    srtp_protect()s each copy and sends all of them with one sendmmsg() on the dgram socket's fd.
  */
 #include <node_api.h>
 #include <stdlib.h>
@@ -22,6 +27,10 @@
 #endif
 #ifndef SRSX_HAVE_VALGRIND
 #define SRSX_HAVE_VALGRIND 0
+#endif
+/* SRSX_HAVE_SRTP=1 comes from binding.gyp when libsrtp2's headers are installed */
+#ifndef SRSX_HAVE_SRTP
+#define SRSX_HAVE_SRTP 0
 #endif
 
 #define CHECK_NAPI(env, call)                                   \
@@ -175,8 +184,262 @@ static napi_value test_overflow(napi_env env, napi_callback_info info) {
   return make_uint(env, bytes);
 }
 
+#if SRSX_HAVE_SRTP
+#include <srtp2/srtp.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+typedef struct {
+  srtp_t srtp;
+  struct sockaddr_in peer;
+  int has_peer;
+} rtc_out;
+
+static int srtp_ready = 0;
+
+static void rtc_out_free(rtc_out *o) {
+  if (o->srtp != NULL) {
+    srtp_dealloc(o->srtp);
+    o->srtp = NULL;
+  }
+}
+
+static void rtc_out_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  rtc_out *o = data;
+  rtc_out_free(o);
+  free(o);
+}
+
+static rtc_out *rtc_out_arg(napi_env env, napi_value v) {
+  rtc_out *o = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  if (napi_get_value_external(env, v, (void **)&o) != napi_ok) return NULL;
+  return o;
+}
+
+/* srtpVersion(): libsrtp2's version string. */
+static napi_value srtp_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK_NAPI(env, napi_create_string_utf8(env, srtp_get_version_string(), NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+/* rtcOutCreate(key16, salt14): an SRTP sender context (external; freed by rtcOutClose or the GC). */
+static napi_value rtc_out_create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *key = NULL, *salt = NULL;
+  size_t klen = 0, slen = 0;
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_buffer_info(env, argv[0], &key, &klen) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &salt, &slen) != napi_ok || klen != 16 || slen != 14) {
+    napi_throw_type_error(env, NULL, "rtcOutCreate(key, salt): a 16-byte key and a 14-byte salt");
+    return NULL;
+  }
+  if (!srtp_ready) {
+    if (srtp_init() != srtp_err_status_ok) {
+      napi_throw_error(env, NULL, "srtp_init failed");
+      return NULL;
+    }
+    srtp_ready = 1;
+  }
+  unsigned char master[30];
+  memcpy(master, key, 16);
+  memcpy(master + 16, salt, 14);
+  srtp_policy_t policy;
+  memset(&policy, 0, sizeof policy);
+  srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
+  srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
+  policy.ssrc.type = ssrc_any_outbound;
+  policy.key = master;
+  policy.window_size = 1024; /* NACK answers resend packets up to the history's depth */
+  policy.allow_repeat_tx = 1;
+  policy.next = NULL;
+  rtc_out *o = calloc(1, sizeof *o);
+  if (o == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  srtp_err_status_t st = srtp_create(&o->srtp, &policy);
+  memset(master, 0, sizeof master);
+  if (st != srtp_err_status_ok) {
+    free(o);
+    napi_throw_error(env, NULL, "srtp_create failed");
+    return NULL;
+  }
+  napi_value ext;
+  if (napi_create_external(env, o, rtc_out_finalize, NULL, &ext) != napi_ok) {
+    rtc_out_free(o);
+    free(o);
+    napi_throw_error(env, NULL, "napi_create_external failed");
+    return NULL;
+  }
+  return ext;
+}
+
+/* rtcOutClose(h): frees the SRTP context now (the handle stays valid and sends nothing). */
+static napi_value rtc_out_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  rtc_out *o = argc >= 1 ? rtc_out_arg(env, argv[0]) : NULL;
+  if (o != NULL) rtc_out_free(o);
+  return NULL;
+}
+
+/* rtcOutSetPeer(h, ipv4, port): where rtcFanout sends this player's packets. */
+static napi_value rtc_out_set_peer(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char ip[64] = {0};
+  size_t len = 0;
+  uint32_t port = 0;
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  rtc_out *o = argc >= 3 ? rtc_out_arg(env, argv[0]) : NULL;
+  if (o == NULL || napi_get_value_string_utf8(env, argv[1], ip, sizeof ip, &len) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &port) != napi_ok || port > 65535) {
+    napi_throw_type_error(env, NULL, "rtcOutSetPeer(handle, ipv4, port)");
+    return NULL;
+  }
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+    o->has_peer = 0;
+    napi_get_boolean(env, 0, &argv[0]);
+    return argv[0];
+  }
+  o->peer = a;
+  o->has_peer = 1;
+  napi_get_boolean(env, 1, &argv[0]);
+  return argv[0];
+}
+
+#define FANOUT_MAX 1024
+#define FANOUT_SLOT 1600 /* scratch per player: an RTP packet up to 1500 bytes, the tag, room for MKI */
+
+static unsigned char *fanout_scratch = NULL;
+static size_t fanout_slots = 0;
+
+/*
+ * rtcFanout(fd, packet, handles, ssrcs, pts, count): for each of the first `count` players, copies
+ * the plain RTP `packet` (its header extension dropped), sets the player's SSRC (Uint32Array) and
+ * PT (Uint8Array, marker bit kept), protects it and sends all with sendmmsg(). Returns the number
+ * of datagrams the kernel took; the rest (EAGAIN, ENOBUFS, a failed protect, no peer) are losses.
+ */
+static napi_value rtc_fanout(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  uint32_t count = 0;
+  unsigned char *pkt = NULL;
+  size_t plen = 0;
+  void *ssrcs = NULL, *pts = NULL;
+  size_t ns = 0, np = 0;
+  napi_typedarray_type tt;
+  napi_value ab;
+  size_t off;
+  if (argc < 6 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], (void **)&pkt, &plen) != napi_ok ||
+      napi_get_typedarray_info(env, argv[3], &tt, &ns, &ssrcs, &ab, &off) != napi_ok || tt != napi_uint32_array ||
+      napi_get_typedarray_info(env, argv[4], &tt, &np, &pts, &ab, &off) != napi_ok || tt != napi_uint8_array ||
+      napi_get_value_uint32(env, argv[5], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "rtcFanout(fd, packet, handles, ssrcs: Uint32Array, pts: Uint8Array, count)");
+    return NULL;
+  }
+  if (count > ns || count > np || count > FANOUT_MAX) {
+    napi_throw_range_error(env, NULL, "rtcFanout: count exceeds the arrays or 1024");
+    return NULL;
+  }
+  /* the header as sendMedia builds it: fixed part + CSRCs, extension dropped */
+  if (plen < 12 || (pkt[0] >> 6) != 2) return make_uint(env, 0);
+  size_t hl = 12 + (size_t)(pkt[0] & 0x0f) * 4;
+  size_t payload = hl;
+  if (pkt[0] & 0x10) {
+    if (plen < hl + 4) return make_uint(env, 0);
+    payload = hl + 4 + (size_t)((pkt[hl + 2] << 8) | pkt[hl + 3]) * 4;
+  }
+  if (payload > plen) return make_uint(env, 0);
+  size_t len = hl + plen - payload;
+  if (len + SRTP_MAX_TRAILER_LEN > FANOUT_SLOT) {
+    napi_throw_range_error(env, NULL, "rtcFanout: packet too large");
+    return NULL;
+  }
+  if (fanout_slots < count) {
+    unsigned char *grown = realloc(fanout_scratch, (size_t)count * FANOUT_SLOT);
+    if (grown == NULL) {
+      napi_throw_error(env, NULL, "out of memory");
+      return NULL;
+    }
+    fanout_scratch = grown;
+    fanout_slots = count;
+  }
+  static struct mmsghdr msgs[FANOUT_MAX];
+  static struct iovec iovs[FANOUT_MAX];
+  unsigned int n = 0;
+  const uint32_t *ssrc = ssrcs;
+  const uint8_t *pt = pts;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value hv;
+    if (napi_get_element(env, argv[2], i, &hv) != napi_ok) continue;
+    rtc_out *o = rtc_out_arg(env, hv);
+    if (o == NULL || o->srtp == NULL || !o->has_peer) continue;
+    unsigned char *b = fanout_scratch + (size_t)n * FANOUT_SLOT;
+    memcpy(b, pkt, hl);
+    b[0] = pkt[0] & 0xef;
+    b[1] = (pkt[1] & 0x80) | (pt[i] & 0x7f);
+    b[8] = ssrc[i] >> 24;
+    b[9] = (ssrc[i] >> 16) & 0xff;
+    b[10] = (ssrc[i] >> 8) & 0xff;
+    b[11] = ssrc[i] & 0xff;
+    memcpy(b + hl, pkt + payload, plen - payload);
+    int olen = (int)len;
+    if (srtp_protect(o->srtp, b, &olen) != srtp_err_status_ok) continue;
+    iovs[n].iov_base = b;
+    iovs[n].iov_len = (size_t)olen;
+    memset(&msgs[n], 0, sizeof msgs[n]);
+    msgs[n].msg_hdr.msg_name = &o->peer;
+    msgs[n].msg_hdr.msg_namelen = sizeof o->peer;
+    msgs[n].msg_hdr.msg_iov = &iovs[n];
+    msgs[n].msg_hdr.msg_iovlen = 1;
+    n++;
+  }
+  unsigned int sent = 0;
+  while (sent < n) {
+    int r = sendmmsg(fd, msgs + sent, n - sent, MSG_DONTWAIT);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) break; /* counted as losses */
+      sent++; /* e.g. EPERM/ECONNREFUSED for one message: skip it, send the rest */
+      continue;
+    }
+    if (r == 0) break;
+    sent += (unsigned int)r;
+  }
+  /* messages skipped on a per-message error were not taken by the kernel: count what it accepted */
+  unsigned int ok = 0;
+  for (unsigned int i = 0; i < n; i++) ok += msgs[i].msg_len > 0;
+  return make_uint(env, ok);
+}
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
+#if SRSX_HAVE_SRTP
+    {"srtpVersion", NULL, srtp_version, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtcOutCreate", NULL, rtc_out_create, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtcOutClose", NULL, rtc_out_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtcOutSetPeer", NULL, rtc_out_set_peer, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"rtcFanout", NULL, rtc_fanout, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
     {"runningOnValgrind", NULL, running_on_valgrind, NULL, NULL, NULL, napi_enumerable, NULL},
     {"features", NULL, features, NULL, NULL, NULL, napi_enumerable, NULL},
     {"leakCheck", NULL, leak_check, NULL, NULL, NULL, napi_enumerable, NULL},

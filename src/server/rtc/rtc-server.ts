@@ -27,6 +27,7 @@ import type { ClientStats, StreamStats } from '../api/stats-source.js';
 import type { ServerConfig, VhostConfig } from '../config/types.js';
 import type { ClientTable } from '../live/clients.js';
 import type { Logger } from '../log.js';
+import { dgramFd, loadRtcNative, NativeFanout } from './native-fanout.js';
 import type { RtcMediaKind, RtcStreamHub, RtcStreamPort, RtcTrackInfo } from './contracts.js';
 import { createCertificate, type DtlsCertificate } from './dtls.js';
 import { RtcSession, type RtcRole, type RtcSessionHost, type RtcSessionTrack } from './session.js';
@@ -79,6 +80,8 @@ const STATS_PERIOD_MS = 5_000;
 
 export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
   private socket: dgram.Socket | undefined;
+  /** the native SRTP fan-out (libsrtp2 + sendmmsg), undefined on the JS path */
+  fanout: NativeFanout | undefined;
   private cert: DtlsCertificate | undefined;
   private readonly byUsername = new Map<string, RtcSession>();
   private readonly byAddr = new Map<string, RtcSession>();
@@ -145,11 +148,30 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     });
     this.socket = sock;
     this.counters.port = sock.address().port;
+    this.startFanout(sock);
     this.setBuffers(sock);
     this.timer = setInterval(() => this.onTimer(), 1000);
     this.timer.unref();
     this.log.trace(`RTC: UDP listen at 0.0.0.0:${this.counters.port}, candidates ${this.candidates.join(',')}, fingerprint ${this.cert.fingerprint}`);
     void this.readKernelDrops().then((d) => (this.kernelDropsAtOpen = d));
+  }
+
+  /** The native send path when the addon has libsrtp2 (SRSX_RTC_NATIVE=0 forces JS); logs which path runs. */
+  private startFanout(sock: dgram.Socket): void {
+    const st = loadRtcNative();
+    const fd = st.ok ? dgramFd(sock) : -1;
+    if (st.ok && fd >= 0) {
+      const c = this.counters;
+      this.fanout = new NativeFanout(st.native, fd, (packets, bytes, lost) => {
+        c.sendPackets += packets;
+        c.sendBytes += bytes;
+        c.sendErrors += lost;
+      });
+      this.log.trace(`rtc: native SRTP fan-out (${st.version})`);
+    } else {
+      this.fanout = undefined;
+      this.log.trace(`rtc: JS SRTP (${st.ok ? 'no file descriptor for the UDP socket' : st.reason})`);
+    }
   }
 
   private setBuffers(sock: dgram.Socket): void {
@@ -188,6 +210,8 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     for (const s of [...this.sessions.values()]) s.close('server stopping');
+    this.fanout?.flush(); // nothing may reach the socket's fd once it is closed
+    this.fanout = undefined;
     const sock = this.socket;
     this.socket = undefined;
     if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));

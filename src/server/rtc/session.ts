@@ -10,6 +10,7 @@ import { SRTP_AUTH_TAG, SrtpContext } from '../../protocol/rtc/srtp.js';
 import { bindingSuccess, parseStun, StunType, verifyIntegrity } from '../../protocol/rtc/stun.js';
 import type { RtcMediaKind } from './contracts.js';
 import { DtlsEndpoint, type DtlsCertificate, type SrtpKeys } from './dtls.js';
+import type { NativeFanout, NativeRtcOut } from './native-fanout.js';
 import type { RtcPlayerOutput, RtcStream } from './stream.js';
 
 export type RtcRole = 'publish' | 'play';
@@ -23,6 +24,8 @@ export interface RtcSessionHost {
   closed(session: RtcSession, reason: string): void;
   published(session: RtcSession): void;
   log: { trace(msg: string, cid?: string): void; warn(msg: string, cid?: string): void };
+  /** the native SRTP fan-out (libsrtp2 + sendmmsg), when available; players then send RTP through it */
+  readonly fanout?: NativeFanout | undefined;
 }
 
 /** A negotiated media section, as this session sends or receives it. */
@@ -79,6 +82,9 @@ export class RtcSession implements RtcPlayerOutput {
   private dtls: DtlsEndpoint | undefined;
   private srtpIn: SrtpContext | undefined;
   private srtpOut: SrtpContext | undefined;
+  /** player on the native path: its libsrtp2 sender context, and the address it was told */
+  private nativeOut: NativeRtcOut | undefined;
+  private nativePeer: string | undefined;
   private readonly tracks: Partial<Record<RtcMediaKind, RtcSessionTrack>> = {};
   /** player: the publisher's payload type we accept per kind (-1 none), refreshed when the stream's tracks change */
   private srcPt: Record<RtcMediaKind, number> = { audio: -1, video: -1 };
@@ -145,6 +151,7 @@ export class RtcSession implements RtcPlayerOutput {
     if (this.state !== 'new') return;
     this.srtpOut = new SrtpContext(keys.localKey, keys.localSalt);
     this.srtpIn = new SrtpContext(keys.remoteKey, keys.remoteSalt);
+    if (this.role === 'play' && this.host.fanout) this.nativeOut = this.host.fanout.create(keys.localKey, keys.localSalt);
     this.state = 'connected';
     this.host.log.trace(`RTC: ${this.role} session ${this.id} of ${this.stream.key} connected (DTLS-SRTP) from ${this.address}:${this.port}`, this.id);
     if (this.role === 'publish') {
@@ -252,6 +259,17 @@ export class RtcSession implements RtcPlayerOutput {
     }
     if (payload > pkt.length) return;
     const len = hl + pkt.length - payload;
+    const fanout = this.host.fanout;
+    if (this.nativeOut && fanout) {
+      // native: the stream's packet is copied, rewritten, protected and sent in one batch for all players
+      if (this.nativePeer !== this.addrKey) {
+        this.nativePeer = this.addrKey;
+        if (this.address) fanout.setPeer(this.nativeOut, this.address, this.port);
+      }
+      this.countOut(kind, pkt, len - hl, len + SRTP_AUTH_TAG);
+      fanout.queue(this.nativeOut, t.ssrc, t.pt, pkt, len + SRTP_AUTH_TAG);
+      return;
+    }
     const buf = Buffer.allocUnsafe(len + SRTP_AUTH_TAG);
     pkt.copy(buf, 0, 0, hl);
     buf[0] = b0 & 0xef;
@@ -259,15 +277,19 @@ export class RtcSession implements RtcPlayerOutput {
     buf.writeUInt32BE(t.ssrc, 8);
     pkt.copy(buf, hl, payload);
     out.protectRtpInPlace(buf, len, hl);
+    this.countOut(kind, pkt, len - hl, buf.length);
+    this.host.send(this, buf);
+  }
+
+  private countOut(kind: RtcMediaKind, pkt: Buffer, payloadBytes: number, wireBytes: number): void {
     const s = this.sent[kind];
     s.packets++;
-    s.octets += len - hl;
+    s.octets += payloadBytes;
     s.lastTs = pkt.readUInt32BE(4);
     s.lastAt = this.stream.lastFeedAt;
     this.packetsOut++;
-    this.bytesOut += buf.length;
-    this.stream.countSent(buf.length);
-    this.host.send(this, buf);
+    this.bytesOut += wireBytes;
+    this.stream.countSent(wireBytes);
   }
 
   private refreshSource(): void {
@@ -335,6 +357,10 @@ export class RtcSession implements RtcPlayerOutput {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.dtls?.close();
+    if (this.nativeOut) {
+      this.host.fanout?.close(this.nativeOut); // libsrtp2's context freed now (the GC finalizer is the backstop)
+      this.nativeOut = undefined;
+    }
     if (this.role === 'play') this.stream.removePlayer(this);
     this.host.closed(this, reason);
     this.onClosed?.();
