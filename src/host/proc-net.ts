@@ -285,3 +285,39 @@ export function parseNetstatSamples(text: string): NetstatSample[] {
     return { counters, seen, ipIn: ipInFrom(ip) };
   });
 }
+
+/** A /proc/net/tcp{,6} address as 'ip:port' (IPv4-mapped IPv6 addresses as plain IPv4, like Node's sockets report them once '::ffff:' is removed). */
+function tcpPeer(hex: string, family: 'tcp' | 'tcp6'): string {
+  const [addr, portHex] = hex.split(':') as [string, string];
+  const port = parseInt(portHex, 16);
+  if (family === 'tcp6' && addr.length === 32 && addr.startsWith('0000000000000000FFFF0000')) {
+    return `${hexAddr(`${addr.slice(24)}:${portHex}`, 'udp')}`;
+  }
+  if (family === 'tcp') return hexAddr(hex, 'udp');
+  const full = hexAddr(hex, 'udp6'); // '[a:b::c]:port'
+  return `${full.slice(1, full.lastIndexOf(']'))}:${port}`;
+}
+
+/**
+ * Established TCP sockets' send queues from /proc/net/tcp{,6} text: remote 'ip:port' → tx_queue bytes
+ * (the kernel's Send-Q: bytes not yet acknowledged by the peer, as `ss -tn` shows). Pure.
+ */
+export function parseTcpSendQueues(text: string, family: 'tcp' | 'tcp6'): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] !== '01') continue;
+    out.set(tcpPeer(f[2]!, family), parseInt(f[4]!.split(':')[0]!, 16));
+  }
+  return out;
+}
+
+/** The kernel send queue of every established TCP socket on the host, by remote 'ip:port'. */
+export async function readTcpSendQueues(root: HostRoot): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const family of ['tcp', 'tcp6'] as const) {
+    const text = await root.readOptional(`/proc/net/${family}`);
+    if (text) for (const [k, v] of parseTcpSendQueues(text, family)) out.set(k, Math.max(v, out.get(k) ?? 0));
+  }
+  return out;
+}

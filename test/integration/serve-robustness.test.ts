@@ -135,7 +135,17 @@ describe('srsx serve under bad input', () => {
     // the kernel's socket buffers fill first (several MB), then the server's queue_length (2 s) bound
     for (let i = 0; i < 50 && !/skipping to the next keyframe/.test(server.log()); i++) await sleep(500);
     expect(server.log()).toMatch(/skipping to the next keyframe/);
-    await sleep(3000);
+    // the API names the stalled player: its kernel send queue is large and has not shrunk between two looks
+    const clients = async () => ((await (await fetch(`http://127.0.0.1:${server.api}/api/v1/clients/`)).json()) as { clients: Array<{ publish: boolean; send_queue: { kernel_bytes: number; stalled_ms: number } }> }).clients;
+    await clients();
+    await sleep(1500);
+    const seen = await clients();
+    const player = seen.find((c) => !c.publish)!;
+    const publisher = seen.find((c) => c.publish)!;
+    expect(player.send_queue.kernel_bytes).toBeGreaterThanOrEqual(64 * 1024);
+    expect(player.send_queue.stalled_ms).toBeGreaterThanOrEqual(1000);
+    expect(publisher.send_queue.stalled_ms).toBe(0);
+    await sleep(1500);
     // 6 Mbps for ~20 s would be ~15 MB if it were all kept; the bound keeps it to ~2 s of stream
     expect(rssOf(pid) - rss0).toBeLessThan(40 * 1024 * 1024);
     s.destroy();

@@ -173,7 +173,7 @@ describe('HTTP API', () => {
     expect(one).toEqual({
       id: 'pub00001', vhost: vhostId('__defaultVhost__'), stream: 'vid-b222222', ip: '127.0.0.1', pageUrl: '', swfUrl: '',
       tcUrl: 'rtmp://127.0.0.1/live', url: '/live/livestream', name: 'livestream', type: 'fmle-publish', publish: true,
-      alive: 12.35, send_bytes: 10, recv_bytes: 1000, kbps: { recv_30s: 529, send_30s: 0 },
+      alive: 12.35, send_bytes: 10, recv_bytes: 1000, kbps: { recv_30s: 529, send_30s: 0 }, send_queue: { kernel_bytes: -1, server_bytes: 0, stalled_ms: 0 },
     });
     expect((await getJson('/api/v1/clients/nobody')).body).toEqual({ code: 2049 });
   });

@@ -328,21 +328,37 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
     return true;
   }
 
-  // clients
-  const clients = ctx.stats.clients();
-  const found = id ? clients.find((c) => c.id === id) : undefined;
-  if (id && !found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
-  if (method === 'GET') {
-    if (found) reply({ ...env, client: clientJson(found, now) });
-    else reply({ ...env, clients: page([...clients].sort(byId)).map((c) => clientJson(c, now)) });
+  // clients: the list carries each client's kernel send queue, read first (async; the answer follows)
+  if (method === 'GET' && ctx.stats.refreshSendQueues) {
+    ctx.stats.refreshSendQueues().catch(() => undefined).finally(() => {
+      if (res.writableEnded || res.destroyed) return;
+      try {
+        answerClients();
+      } catch {
+        if (!res.headersSent) httpError(res, 500);
+        else res.destroy();
+      }
+    });
     return true;
   }
-  if (method === 'DELETE') {
-    if (!found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
-    if (!ctx.stats.kickClient(found.id)) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
-    reply(env);
+  return answerClients();
+
+  function answerClients(): boolean {
+    const clients = ctx.stats.clients();
+    const found = id ? clients.find((c) => c.id === id) : undefined;
+    if (id && !found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+    if (method === 'GET') {
+      if (found) reply({ ...env, client: clientJson(found, now) });
+      else reply({ ...env, clients: page([...clients].sort(byId)).map((c) => clientJson(c, now)) });
+      return true;
+    }
+    if (method === 'DELETE') {
+      if (!found) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+      if (!ctx.stats.kickClient(found.id)) return sendCode(req, res, ErrorCode.clientNotFound, callback), true;
+      reply(env);
+      return true;
+    }
+    httpError(res, 405);
     return true;
   }
-  httpError(res, 405);
-  return true;
 }

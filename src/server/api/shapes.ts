@@ -98,6 +98,8 @@ export function clientJson(c: ClientStats, now: number): Record<string, unknown>
     send_bytes: c.sendBytes,
     recv_bytes: c.recvBytes,
     kbps: { recv_30s: Math.round(c.recvKbps30s), send_30s: Math.round(c.sendKbps30s) },
+    // srsx's own: a stalled player shows a kernel send queue that keeps growing (SRS has no such field)
+    send_queue: { kernel_bytes: c.sendQueueBytes ?? -1, server_bytes: c.serverQueueBytes ?? 0, stalled_ms: c.stalledMs ?? 0 },
   };
 }
 

@@ -64,6 +64,12 @@ export interface ClientStats {
   recvBytes: number;
   recvKbps30s: number;
   sendKbps30s: number;
+  /** the kernel's send queue (Send-Q) of the client's socket at the last look; undefined when not known (WebRTC, or not read) */
+  sendQueueBytes?: number;
+  /** bytes srsx holds for the client that the kernel has not taken yet */
+  serverQueueBytes?: number;
+  /** ms the kernel send queue has stayed at 64 KiB or more without shrinking (0: not stalled) */
+  stalledMs?: number;
 }
 
 export interface ServerSummary {
@@ -99,6 +105,8 @@ export interface StatsSource {
   summary(): ServerSummary;
   streams(): StreamStats[];
   clients(): ClientStats[];
+  /** re-reads every client's kernel send queue (the clients list calls it before answering) */
+  refreshSendQueues?(): Promise<void>;
   /** Kick a client (DELETE /api/v1/clients/:id). Returns false when no such client. */
   kickClient(id: string): boolean;
 }

@@ -134,6 +134,7 @@ function startFlvPlayer(
     pageUrl: typeof req.headers.referer === 'string' ? req.headers.referer : undefined,
     bytesRead: () => socket.bytesRead,
     bytesWritten: () => socket.bytesWritten,
+    queued: () => socket.writableLength,
     kick: () => finish('kicked by the HTTP API'),
   });
   function finish(reason: string): void {

@@ -274,6 +274,7 @@ function startPlayer(
     tcUrl: `http://${req.headers.host ?? ''}${req.url ?? ''}`,
     bytesRead: () => socket.bytesRead,
     bytesWritten: () => socket.bytesWritten,
+    queued: () => socket.writableLength,
     kick: () => finish('kicked by the HTTP API'),
   });
   function finish(reason: string): void {

@@ -16,8 +16,13 @@ export interface ClientRecord {
   swfUrl?: string;
   bytesRead: () => number;
   bytesWritten: () => number;
+  /** bytes srsx has queued for this client that the kernel has not taken yet (socket.writableLength) */
+  queued?: () => number;
   kick: () => void;
 }
+
+/** A kernel send queue at least this big that does not shrink marks a stalled player (as diagnose tcp does). */
+const STALL_QUEUE_BYTES = 64 * 1024;
 
 /** Connected clients, for the API (list, kick) and the max_connections limit. */
 export class ClientTable {
@@ -25,6 +30,8 @@ export class ClientTable {
   private readonly rates = new Map<string, { at: number; recv: number; send: number; recvKbps: number; sendKbps: number }>();
   /** every TCP connection (RTMP, HTTP) currently open */
   connections = 0;
+  /** kernel Send-Q per client id, from the last refreshSendQueues(); with when it started to grow */
+  private readonly sendQueues = new Map<string, { bytes: number; growingSince?: number }>();
   totalAccepted = 0;
   errors = 0;
 
@@ -35,6 +42,23 @@ export class ClientTable {
   remove(id: string): void {
     this.clients.delete(id);
     this.rates.delete(id);
+    this.sendQueues.delete(id);
+  }
+
+  /**
+   * Takes the kernel's send queue of every client from `queues` (remote 'ip:port' → bytes, read from
+   * /proc/net/tcp by the caller). A queue of 64 KiB or more that has not shrunk since the previous
+   * look marks the client as stalled since the first such look.
+   */
+  updateSendQueues(queues: Map<string, number>, now = Date.now()): void {
+    for (const c of this.clients.values()) {
+      const ip = c.ip.startsWith('::ffff:') ? c.ip.slice(7) : c.ip;
+      const bytes = queues.get(`${ip}:${c.port}`);
+      if (bytes === undefined) continue;
+      const prev = this.sendQueues.get(c.id);
+      const growing = bytes >= STALL_QUEUE_BYTES && (prev === undefined || bytes >= prev.bytes);
+      this.sendQueues.set(c.id, { bytes, growingSince: growing ? (prev?.growingSince ?? now) : undefined });
+    }
   }
 
   get(id: string): ClientRecord | undefined {
@@ -72,6 +96,9 @@ export class ClientTable {
         recvBytes: recv,
         recvKbps30s: r.recvKbps,
         sendKbps30s: r.sendKbps,
+        sendQueueBytes: this.sendQueues.get(c.id)?.bytes,
+        serverQueueBytes: c.queued?.(),
+        stalledMs: stalledFor(this.sendQueues.get(c.id)?.growingSince, now),
       };
     });
   }
@@ -94,4 +121,8 @@ export class ClientTable {
     }
     return prev;
   }
+}
+
+function stalledFor(since: number | undefined, now: number): number {
+  return since === undefined ? 0 : Math.max(0, now - since);
 }

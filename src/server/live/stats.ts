@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SoundFormat, soundFormatOf, VideoCodec, videoCodecOf } from '../../protocol/flv.js';
 import type { AudioInfo, ServerSummary, StatsSource, StreamStats, VideoInfo } from '../api/stats-source.js';
+import { hostRoot } from '../../host/root.js';
+import { readTcpSendQueues } from '../../host/proc-net.js';
 import type { ClientTable } from './clients.js';
 import type { SourceRegistry } from './registry.js';
 import type { LiveSource } from './source.js';
@@ -133,6 +135,11 @@ export class LiveStats implements StatsSource {
 
   clients() {
     return this.table.toStats();
+  }
+
+  /** The kernel's send queue of every client, from /proc/net/tcp{,6} (through src/host), for the clients list. */
+  async refreshSendQueues(): Promise<void> {
+    this.table.updateSendQueues(await readTcpSendQueues(hostRoot()));
   }
 
   kickClient(id: string): boolean {

@@ -45,6 +45,10 @@ export class CombinedStats implements StatsSource {
     return this.live.clients();
   }
 
+  refreshSendQueues(): Promise<void> {
+    return this.live.refreshSendQueues?.() ?? Promise.resolve();
+  }
+
   kickClient(id: string): boolean {
     return this.live.kickClient(id);
   }

@@ -120,6 +120,7 @@ export class RtmpSession {
       app: '',
       bytesRead: () => socket.bytesRead,
       bytesWritten: () => socket.bytesWritten,
+      queued: () => socket.writableLength,
       kick: () => this.close('kicked by the HTTP API'),
     });
   }
