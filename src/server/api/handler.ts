@@ -12,7 +12,7 @@ import { VERSION } from '../../version.js';
 import type { MetricsExporter } from './metrics.js';
 import { applyCors, ErrorCode, httpError, sendCode, sendJson } from './respond.js';
 import { clientJson, envelope, streamJson, vhostJson, vhostId } from './shapes.js';
-import type { StatsSource } from './stats-source.js';
+import type { ServerSummary, StatsSource } from './stats-source.js';
 import { SummarySampler } from './summaries.js';
 import type { ValgrindApi } from './valgrind.js';
 import { badTarget, tryDecode } from '../http/url.js';
@@ -274,7 +274,18 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
     return true;
   }
   if (trimmed === '/api/v1/summaries') {
-    reply({ ...env, data: samplerFor(ctx).data(summary, { argv: ctx.argv ?? process.argv.join(' '), cwd: ctx.cwd ?? process.cwd() }) });
+    const answer = (sum: ServerSummary) => reply({ ...env, data: samplerFor(ctx).data(sum, { argv: ctx.argv ?? process.argv.join(' '), cwd: ctx.cwd ?? process.cwd() }) });
+    if (!ctx.stats.refreshUdp) return answer(summary), true;
+    // the UDP loss counters are the kernel's count for the server's socket: read it now, then answer
+    ctx.stats.refreshUdp().catch(() => undefined).finally(() => {
+      if (res.writableEnded || res.destroyed) return;
+      try {
+        answer(ctx.stats.summary());
+      } catch {
+        if (!res.headersSent) httpError(res, 500);
+        else res.destroy();
+      }
+    });
     return true;
   }
 

@@ -107,6 +107,8 @@ export interface StatsSource {
   clients(): ClientStats[];
   /** re-reads every client's kernel send queue (the clients list calls it before answering) */
   refreshSendQueues?(): Promise<void>;
+  /** re-reads the kernel's drop count of the WebRTC UDP socket (the summaries call it before answering) */
+  refreshUdp?(): Promise<void>;
   /** Kick a client (DELETE /api/v1/clients/:id). Returns false when no such client. */
   kickClient(id: string): boolean;
 }

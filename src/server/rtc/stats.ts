@@ -45,6 +45,11 @@ export class CombinedStats implements StatsSource {
     return this.live.clients();
   }
 
+  async refreshUdp(): Promise<void> {
+    const rtc = this.rtc();
+    if (rtc?.running) await rtc.refreshDrops();
+  }
+
   refreshSendQueues(): Promise<void> {
     return this.live.refreshSendQueues?.() ?? Promise.resolve();
   }
