@@ -69,7 +69,7 @@ export function ensureSrs(): Availability {
       return { ok: false, why: `SRS binary missing (${SRS_BIN}); building it needs ${tool}: apt-get install automake autoconf libtool pkg-config tclsh unzip libssl-dev` };
     }
   }
-  const conf = run('./configure', ['--srt=off', '--utest=off', '--sys-ssl=on', '--sanitizer=off', '--rtc=on', '--ffmpeg-fit=off'], trunk, 20 * 60_000);
+  const conf = run('./configure', ['--srt=off', '--utest=off', '--sys-ssl=on', '--sanitizer=off', '--rtc=on', '--ffmpeg-fit=on'], trunk, 20 * 60_000);
   if (!conf.ok) return { ok: false, why: `SRS ./configure failed in ${trunk}:\n${conf.tail}` };
   const make = run('make', ['-j2'], trunk, 40 * 60_000);
   if (!make.ok || !existsSync(SRS_BIN)) return { ok: false, why: `building SRS failed (make in ${trunk}):\n${make.tail}` };
