@@ -19,8 +19,40 @@ export interface PlayStats {
 
 export interface PlayOptions {
   durationMs: number;
+  /** stop (endedBy 'no media') when no audio or video arrived within this many ms (0: wait the whole duration) */
+  noMediaMs?: number;
   output?: string;
   onProgress?: (s: PlayStats) => void;
+  /** stop now (Ctrl-C): endedBy 'interrupted', the stats so far */
+  signal?: AbortSignal;
+}
+
+/** Why a play ended: the duration, the server, no media, or the user. */
+export const EndedBy = { duration: 'duration', noMedia: 'no media', interrupted: 'interrupted' } as const;
+
+/** True when nothing playable (audio or video) arrived. */
+export function gotNoMedia(s: PlayStats): boolean {
+  return s.video + s.audio === 0;
+}
+
+/**
+ * A promise for the reason the play must stop early: the signal aborted, or no media within
+ * `noMediaMs`; `cancel` clears its timers.
+ */
+function stopper(opts: PlayOptions, stats: PlayStats): { reason: Promise<string>; cancel: () => void } {
+  let cancel = () => {};
+  const reason = new Promise<string>((resolve) => {
+    const timers: NodeJS.Timeout[] = [setTimeout(() => resolve(EndedBy.duration), opts.durationMs)];
+    if (opts.noMediaMs && opts.noMediaMs < opts.durationMs) timers.push(setTimeout(() => gotNoMedia(stats) && resolve(EndedBy.noMedia), opts.noMediaMs));
+    const onAbort = () => resolve(EndedBy.interrupted);
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    cancel = () => {
+      for (const t of timers) clearTimeout(t);
+      opts.signal?.removeEventListener('abort', onAbort);
+    };
+  });
+  return { reason, cancel };
 }
 
 function newStats(url: string): PlayStats {
@@ -67,14 +99,25 @@ async function playRtmp(url: string, opts: PlayOptions, stats: PlayStats, t0: nu
     count(stats, m.type, m.timestamp, m.payload.length, t0);
     out?.write(encodeTag(m.type, m.timestamp, m.payload));
   });
-  await client.connect();
-  await client.play();
-  const timer = new Promise<string>((resolve) => setTimeout(() => resolve('duration'), opts.durationMs));
-  stats.endedBy = await Promise.race([closed, timer]);
-  client.close();
+  const stop = stopper(opts, stats);
+  try {
+    // Ctrl-C while connecting or waiting for Play.Start ends the play too
+    const started = client.connect().then(() => client.play()).then(() => undefined);
+    const early = await Promise.race([started, stop.reason.then((r) => (r === EndedBy.interrupted ? r : new Promise<never>(() => {})))]);
+    if (early) {
+      stats.endedBy = early;
+      started.catch(() => {});
+      return;
+    }
+    stats.endedBy = await Promise.race([closed, stop.reason]);
+  } finally {
+    stop.cancel();
+    client.close();
+  }
 }
 
 async function playFlv(url: string, opts: PlayOptions, stats: PlayStats, t0: number, out?: WriteStream): Promise<void> {
+  const stop = stopper(opts, stats);
   await new Promise<void>((resolve, reject) => {
     const req = http.get(url, (res) => {
       if (res.statusCode !== 200) {
@@ -100,10 +143,10 @@ async function playFlv(url: string, opts: PlayOptions, stats: PlayStats, t0: num
       });
     });
     req.on('error', (e) => reject(new Error(`cannot play ${url}: ${e.message}`)));
-    setTimeout(() => {
-      stats.endedBy = 'duration';
+    void stop.reason.then((reason) => {
+      stats.endedBy ||= reason;
       req.destroy();
       resolve();
-    }, opts.durationMs);
-  });
+    });
+  }).finally(() => stop.cancel());
 }
