@@ -6,6 +6,7 @@ import { hasCommand } from '../host/exec.js';
 import { tcpListenerPids } from '../host/proc-net.js';
 import { hostRoot } from '../host/root.js';
 import { cpuPercent, sampleProcess, ticksPerSecond } from '../host/proc-sampler.js';
+import type { RtcLoadSummary } from './rtc-load.js';
 import type { LoadSummary } from './rtmp-load.js';
 import { serverStarter, type ServerUnderTest } from './servers.js';
 
@@ -19,6 +20,8 @@ export interface CompareOptions {
   rampPerSecond: number;
   streamFile: string;
   streamKbps: number;
+  /** WebRTC (WHEP) players of the RTMP-published stream instead of RTMP players */
+  rtc?: boolean;
   onStep?: (what: string, fraction: number) => void;
 }
 
@@ -35,6 +38,8 @@ export interface CompareRow {
   startupP50Ms: number;
   lagP95Ms: number; // Lat
   failed: number;
+  /** WebRTC players: RTP sequence gaps over expected packets, % (players send no NACK: a gap is a loss) */
+  lossPercent?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -87,6 +92,51 @@ async function measureOne(server: ServerUnderTest, clients: number, opts: Compar
   }
 }
 
+/**
+ * WebRTC: `srsx bench rtc-load` (a separate process, as rtmp-load) with N WHEP players of the stream;
+ * the server's CPU and RSS over the hold window once all players are up.
+ */
+async function measureOneRtc(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
+  const url = `whep://127.0.0.1:${server.apiPort}/live/livestream`;
+  const rampMs = Math.ceil((clients / opts.rampPerSecond) * 1000);
+  const settleMs = 5000;
+  const durationMs = rampMs + settleMs + opts.holdMs + 1000;
+  const load = spawn(process.execPath, [SRSX_BIN, 'bench', 'rtc-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--verify-every', '0', '--settle', `${settleMs}ms`, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  load.stdout!.on('data', (d) => (out += d));
+  const done = new Promise<void>((resolve) => load.once('exit', () => resolve()));
+  const t0 = Date.now();
+  const ticker = setInterval(() => step(Math.min(1, (Date.now() - t0) / durationMs)), 250);
+  try {
+    await sleep(rampMs + settleMs);
+    const hz = await ticksPerSecond();
+    const s1 = await sampleProcess(server.pid);
+    const l1 = await sampleProcess(load.pid!);
+    await sleep(opts.holdMs);
+    const s2 = await sampleProcess(server.pid);
+    const l2 = await sampleProcess(load.pid!);
+    await done;
+    const summary = JSON.parse(out.slice(out.indexOf('{'))) as RtcLoadSummary;
+    return {
+      server: server.name,
+      clients,
+      serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN,
+      serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN,
+      conn: summary.receiving,
+      expectedMbps: (clients * opts.streamKbps) / 1000,
+      actualMbps: summary.steadyKbps / 1000,
+      loadToolCpu: l1 && l2 ? cpuPercent(l1, l2, hz) : NaN,
+      startupP50Ms: summary.connectP50Ms,
+      lagP95Ms: summary.connectP95Ms,
+      failed: summary.failed,
+      lossPercent: summary.lossPercent,
+    };
+  } finally {
+    clearInterval(ticker);
+    if (load.exitCode === null) load.kill('SIGKILL');
+  }
+}
+
 /** For each server: start it, publish the stream, then measure each client count in turn. */
 export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
   const rows: CompareRow[] = [];
@@ -94,7 +144,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
   const steps = opts.servers.length * opts.clients.length;
   let stepIndex = 0;
   for (const spec of opts.servers) {
-    const starter = serverStarter(spec);
+    const starter = serverStarter(spec, { rtc: opts.rtc });
     const server = await starter.start();
     // measuring any other process (a wrapper, a typo in pid:PID:PORT) would give meaningless numbers
     const listeners = await tcpListenerPids(hostRoot(), server.rtmpPort);
@@ -110,7 +160,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
       for (const n of opts.clients) {
         const label = `${server.name} ${n} players`;
         const base = stepIndex / steps;
-        rows.push(await measureOne(server, n, opts, (f) => opts.onStep?.(label, base + f / steps)));
+        rows.push(await (opts.rtc ? measureOneRtc : measureOne)(server, n, opts, (f) => opts.onStep?.(label, base + f / steps)));
         stepIndex++;
         await sleep(1500); // let the server settle between counts
       }

@@ -30,6 +30,8 @@ export interface RtcLoadOptions {
   verifyEvery?: number;
   /** a player not connected (DTLS done) within this is failed; default 10 s */
   connectTimeoutMs?: number;
+  /** steadyKbps is measured from this long after the last player started; default 0 */
+  settleMs?: number;
   onReport?: (r: RtcLoadReport) => void;
 }
 
@@ -55,6 +57,8 @@ export interface RtcLoadSummary extends RtcLoadReport {
   durationS: number;
   /** mean kbps per receiving player over the whole run */
   kbpsPerPlayer: number;
+  /** all players' kbps from --settle after the ramp to the end (0 when that window is empty) */
+  steadyKbps: number;
   lost: number;
   expected: number;
   /** SRTP auth tags checked / failed */
@@ -414,6 +418,7 @@ export async function runRtcLoad(opts: RtcLoadOptions): Promise<RtcLoadSummary> 
 
   const reporter = setInterval(() => opts.onReport?.(snapshot()), opts.reportEveryMs);
   const starts: Promise<void>[] = [];
+  let steadyFrom: { at: number; bytes: number } | undefined;
   try {
     for (let i = 0; i < opts.clients && Date.now() - t0 < opts.durationMs; i++) {
       const p = new RtcPlayer(endpoint, cert, verifyEvery, (why) => {
@@ -425,12 +430,19 @@ export async function runRtcLoad(opts: RtcLoadOptions): Promise<RtcLoadSummary> 
       const due = t0 + (i + 1) * rampGapMs;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     }
-    const left = opts.durationMs - (Date.now() - t0);
+    const settleEnd = Date.now() + (opts.settleMs ?? 0);
+    const endAt = t0 + opts.durationMs;
+    if (settleEnd < endAt) {
+      await new Promise((r) => setTimeout(r, settleEnd - Date.now()));
+      steadyFrom = { at: Date.now(), bytes: players.reduce((n, p) => n + p.bytes, 0) };
+    }
+    const left = endAt - Date.now();
     if (left > 0) await new Promise((r) => setTimeout(r, left));
   } finally {
     clearInterval(reporter);
   }
   const last = snapshot();
+  const steadyKbps = steadyFrom ? ((last.bytes - steadyFrom.bytes) * 8) / Math.max(1, Date.now() - steadyFrom.at) : 0;
   await Promise.all(starts);
   const elapsedMs = Date.now() - t0;
   await Promise.all(players.map((p) => p.close()));
@@ -453,6 +465,7 @@ export async function runRtcLoad(opts: RtcLoadOptions): Promise<RtcLoadSummary> 
     durationS: elapsedMs / 1000,
     kbps: totalKbps,
     kbpsPerPlayer: last.receiving > 0 ? totalKbps / last.receiving : 0,
+    steadyKbps,
     lost,
     expected,
     verified,

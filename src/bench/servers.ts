@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,39 @@ export interface ServerUnderTest {
   name: string;
   pid: number;
   rtmpPort: number;
+  /** HTTP API port (WHEP endpoint), when the server was started for WebRTC players */
+  apiPort?: number;
   stop(): Promise<void>;
+}
+
+/** What the servers are started for: RTMP players, or WebRTC (WHEP) players of an RTMP-published stream. */
+export interface StartOptions {
+  rtc?: boolean;
+}
+
+/** free UDP port on 127.0.0.1 (the WebRTC media port) */
+export async function freeUdpPort(): Promise<number> {
+  const dgram = await import('node:dgram');
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The config lines both srsx and SRS take for WebRTC players: API (WHEP), one UDP port, RTMP -> WebRTC. */
+async function rtcConfig(): Promise<{ api: number; udp: number; server: string; vhost: string }> {
+  const api = await freePort();
+  const udp = await freeUdpPort();
+  return {
+    api,
+    udp,
+    server: `http_api { enabled on; listen 127.0.0.1:${api}; }\nrtc_server { enabled on; listen ${udp}; candidate 127.0.0.1; }\n`,
+    vhost: 'rtc { enabled on; rtmp_to_rtc on; rtc_to_rtmp off; }',
+  };
 }
 
 export const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -75,16 +107,33 @@ function spawnLogged(cmd: string, args: string[], cwd: string): { child: ChildPr
 }
 
 /** 19,000: srsx serve refuses max_connections + 128 at or over the open-files limit (SRS's check; 20,000 here). */
-export async function startSrsx(maxConnections = 19_000): Promise<ServerUnderTest> {
+export async function startSrsx(maxConnections = 19_000, opts: StartOptions = {}): Promise<ServerUnderTest> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-'));
-  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\nhttp_api { enabled off; }\nhttp_server { enabled off; }\nvhost __defaultVhost__ { }\n`);
+  const rtc = opts.rtc ? await rtcConfig() : undefined;
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : 'http_api { enabled off; }\n'}http_server { enabled off; }\nvhost __defaultVhost__ { ${rtc?.vhost ?? ''} }\n`);
   const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], dir);
   await waitForPort(port, child, 'srsx serve', output);
   // bin/srsx runs the server as its child (with a perf map): measure the server, from its pid file
   const pid = Number(readFileSync(path.join(dir, 'srs.pid'), 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`srsx serve wrote no pid to ${dir}/srs.pid`, { exitCode: 3 });
-  return { name: 'srsx', pid, rtmpPort: port, stop: stopper(child) };
+  return { name: 'srsx', pid, rtmpPort: port, apiPort: rtc?.api, stop: stopper(child) };
+}
+
+/**
+ * `srs:<path to objs/srs>`: SRS itself (e.g. SRS 7 built from source) with its own config: RTMP on a
+ * spare port, console log at warn, and for WebRTC its API, RTC server and rtmp_to_rtc.
+ */
+export async function startSrs(binary: string, opts: StartOptions = {}): Promise<ServerUnderTest> {
+  if (!existsSync(binary)) throw new UserError(`srs:${binary}: no such file`, { hint: 'give the path of an SRS binary, e.g. srs:/usr/local/srs/objs/srs (docs/testing.md says how to build SRS 7)' });
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-srs-'));
+  const rtc = opts.rtc ? await rtcConfig() : undefined;
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections 19000;\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : ''}vhost __defaultVhost__ { ${rtc?.vhost ?? ''} }\n`);
+  const { child, output } = spawnLogged(binary, ['-c', path.join(dir, 'srs.conf')], dir);
+  await waitForPort(port, child, 'SRS', output);
+  if (rtc) await waitForPort(rtc.api, child, 'SRS (http_api)', output);
+  return { name: 'srs', pid: child.pid!, rtmpPort: port, apiPort: rtc?.api, stop: stopper(child) };
 }
 
 /** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */
@@ -132,11 +181,13 @@ export function attach(pid: number, port: number): ServerUnderTest {
   return { name: `pid ${pid}`, pid, rtmpPort: port, stop: async () => {} };
 }
 
-export function serverStarter(spec: string): { name: string; start: () => Promise<ServerUnderTest> } {
-  if (spec === 'srsx') return { name: 'srsx', start: () => startSrsx() };
+export function serverStarter(spec: string, opts: StartOptions = {}): { name: string; start: () => Promise<ServerUnderTest> } {
+  if (spec === 'srsx') return { name: 'srsx', start: () => startSrsx(undefined, opts) };
+  if (spec.startsWith('srs:')) return { name: 'srs', start: () => startSrs(spec.slice(4), opts) };
+  if (opts.rtc) throw new UserError(`--rtc needs a server srsx can configure for WebRTC: '${spec}' is not srsx or srs:<path>`, { hint: 'e.g. --servers srsx,srs:/usr/local/srs/objs/srs' });
   if (spec === 'nginx-rtmp') return { name: 'nginx-rtmp', start: startNginxRtmp };
   if (spec.startsWith('cmd:')) return { name: spec.slice(4).split(/\s+/)[0]!, start: () => startCommand(spec.slice(4)) };
   const m = /^pid:(\d+):(\d+)$/.exec(spec);
   if (m) return { name: `pid:${m[1]}`, start: async () => attach(Number(m[1]), Number(m[2])) };
-  throw new UserError(`unknown server '${spec}'`, { hint: 'use srsx, nginx-rtmp, cmd:<command listening on {port}> or pid:<pid>:<rtmp port>' });
+  throw new UserError(`unknown server '${spec}'`, { hint: 'use srsx, srs:<path to SRS binary>, nginx-rtmp, cmd:<command listening on {port}> or pid:<pid>:<rtmp port>' });
 }

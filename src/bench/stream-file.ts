@@ -11,14 +11,28 @@ import { FlvDemuxer, TagType } from '../protocol/flv.js';
  * once with ffmpeg and cached.
  */
 export function benchStreamFile(): string {
+  return cachedFfmpegFile('bench-640x360-529k-cbr.flv', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100', '-t', '30',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '465k', '-minrate', '465k', '-maxrate', '465k', '-bufsize', '465k', '-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-b:a', '64k']);
+}
+
+/**
+ * The WebRTC benchmark's stream: 30 s of 640x360 H.264 constrained baseline (no B-frames, which
+ * WebRTC players cannot take), ~1 Mbps CBR, keyframe every 2 s, no audio (RTMP -> WebRTC audio is an
+ * AAC -> Opus transcode in both srsx and SRS, a cost of its own: this measures the media fan-out).
+ */
+export function rtcBenchStreamFile(): string {
+  return cachedFfmpegFile('bench-640x360-1000k-baseline-video.flv', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '30',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-bf', '0', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '1000k', '-minrate', '1000k', '-maxrate', '1000k', '-bufsize', '1000k', '-x264-params', 'nal-hrd=cbr', '-an']);
+}
+
+function cachedFfmpegFile(name: string, args: string[]): string {
   const dir = path.join(os.tmpdir(), 'srsx-bench-media');
-  const file = path.join(dir, 'bench-640x360-529k-cbr.flv');
+  const file = path.join(dir, name);
   if (existsSync(file)) return file;
   mkdirSync(dir, { recursive: true });
   const tmp = `${file}.${process.pid}.flv`;
   try {
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=44100', '-t', '30',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '465k', '-minrate', '465k', '-maxrate', '465k', '-bufsize', '465k', '-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', tmp]);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', ...args, '-f', 'flv', tmp]);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('ffmpeg is not installed (needed to make the benchmark stream)', { hint: 'apt-get install ffmpeg, or pass --stream <file.flv>' });
     throw err;

@@ -67,6 +67,7 @@ Examples:
     .option('--ramp <n>', 'new players per second', '50')
     .option('--interval <time>', 'report every', '5s')
     .option('--verify-every <n>', 'check the SRTP auth tag of every Nth packet of a player (0: never)', '50')
+    .option('--settle <time>', 'steady-state kbps is measured from this long after the last player started', '0s')
     .option('--json', 'print the final summary as JSON')
     .addHelpText('after', `
 Each player posts a recvonly offer (Opus + H.264 baseline, BUNDLE, rtcp-mux) to the WHEP endpoint,
@@ -80,7 +81,7 @@ kbps, loss %. Exit 1 if no player received anything.
 Examples:
   srsx bench rtc-load -c 200 -r whep://127.0.0.1:1985/live/livestream
   srsx bench rtc-load -c 50 -r whep://127.0.0.1:1985/live/livestream --duration 20s --json`)
-    .action(async (opts: { clients: string; url: string; duration: string; ramp: string; interval: string; verifyEvery: string; json?: boolean }) => {
+    .action(async (opts: { clients: string; url: string; duration: string; ramp: string; interval: string; verifyEvery: string; settle: string; json?: boolean }) => {
       const clients = parseCount(opts.clients, '--clients', 1, 10_000);
       if (!/^(whep|https?):\/\//.test(opts.url) || (opts.url.startsWith('whep:') && !/^whep:\/\/[^/]+\/[^/?]+\/[^/?]+$/.test(opts.url))) {
         throw new UserError(`--url '${opts.url}' is not a whep://host:port/app/stream or http:// WHEP URL`, { hint: 'e.g. whep://127.0.0.1:1985/live/livestream (the HTTP API port)' });
@@ -94,6 +95,7 @@ Examples:
         rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 10_000),
         reportEveryMs: parseDuration(opts.interval, '--interval'),
         verifyEvery: parseCount(opts.verifyEvery, '--verify-every', 0, 1_000_000),
+        settleMs: parseDuration(opts.settle, '--settle'),
         onReport: (r) =>
           process.stderr.write(
             `${tty ? '\r\x1b[K' : ''}[${r.elapsedS.toFixed(1)}s] connected ${r.connected}/${r.clients} (started ${r.started}, receiving ${r.receiving}, failed ${r.failed}) ${r.packets} packets, ${(r.kbps / 1000).toFixed(1)} Mbps, loss ${r.lossPercent.toFixed(2)}%, load-tool CPU ${r.cpuPercent.toFixed(0)}%${tty ? '' : '\n'}`,
@@ -132,6 +134,7 @@ Examples:
     .option('--out <dir>', 'where to write compare.json and compare.svg', '.')
     .option('--markdown <file>', 'also write a report (table, chart, machine facts, command)')
     .option('--quick', 'the `npm run bench` settings: 500,1000,2000 players, 10 s windows, docs/benchmarks.md')
+    .option('--rtc', 'WebRTC (WHEP) players of the RTMP-published stream, through each server\'s RTMP -> WebRTC (servers: srsx, srs:<path>); defaults: --clients 50,100,200, --ramp 50, a ~1 Mbps video-only stream')
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', `
 For each server: start it with its own config on a spare port (nginx-rtmp: Debian's nginx +
@@ -141,12 +144,23 @@ server's CPU and RSS, connections, expected and actual Mbps, load-tool CPU and l
 Examples:
   srsx bench compare --clients 1000,2000 --servers srsx,nginx-rtmp
   srsx bench compare --clients 10000 --servers srsx --hold 20s
-  srsx bench compare --servers 'srsx,cmd:/usr/local/srs/objs/srs -c /tmp/srs-{port}.conf'`)
-    .action(async (opts: { clients: string; servers: string; hold: string; ramp: string; stream?: string; out: string; markdown?: string; quick?: boolean; json?: boolean }) => {
+  srsx bench compare --servers 'srsx,cmd:/usr/local/srs/objs/srs -c /tmp/srs-{port}.conf'
+  srsx bench compare --servers srsx,srs:/usr/local/srs/objs/srs --clients 1000
+  srsx bench compare --rtc --servers srsx,srs:/usr/local/srs/objs/srs --markdown docs/benchmarks-rtc.md
+srs:<path> starts that SRS binary with a config of its own (RTMP, and for --rtc its HTTP API, one
+UDP port with candidate 127.0.0.1 and rtmp_to_rtc). With --rtc the players are \`srsx bench
+rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and Connect times.`)
+    .action(async (opts: { clients: string; servers: string; hold: string; ramp: string; stream?: string; out: string; markdown?: string; quick?: boolean; rtc?: boolean; json?: boolean }, cmd: Command) => {
       const { runCompare } = await import('../bench/compare.js');
       const { benchStreamFile, flvBitrateKbps } = await import('../bench/stream-file.js');
       const { cpuChartSvg } = await import('../bench/chart.js');
-      const { COMPARE_COLUMNS, compareMarkdown } = await import('../bench/compare-report.js');
+      const { COMPARE_COLUMNS, COMPARE_COLUMNS_RTC, compareMarkdown, compareRtcMarkdown } = await import('../bench/compare-report.js');
+      const { rtcBenchStreamFile } = await import('../bench/stream-file.js');
+      if (opts.rtc) {
+        if (cmd.getOptionValueSource('clients') === 'default') opts.clients = '50,100,200';
+        if (cmd.getOptionValueSource('ramp') === 'default') opts.ramp = '50';
+        if (cmd.getOptionValueSource('servers') === 'default') opts.servers = 'srsx';
+      }
       const { hostFacts } = await import('../bench/host-facts.js');
       if (opts.quick) {
         opts.hold = '10s';
@@ -155,7 +169,7 @@ Examples:
       }
       const clients = opts.clients.split(',').map((c) => parseCount(c, '--clients', 1, 19_000));
       const servers = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
-      const streamFile = opts.stream ?? benchStreamFile();
+      const streamFile = opts.stream ?? (opts.rtc ? rtcBenchStreamFile() : benchStreamFile());
       if (!existsSync(streamFile)) throw new UserError(`--stream ${streamFile}: no such file`);
       const streamKbps = flvBitrateKbps(streamFile);
       const bar = new cliProgress.SingleBar({ format: 'bench compare [{bar}] {percentage}% | {step}', clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
@@ -169,20 +183,22 @@ Examples:
           rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 100_000),
           streamFile,
           streamKbps,
+          rtc: opts.rtc,
           onStep: (step, fraction) => bar.update(Math.round(fraction * 100), { step }),
         });
       } finally {
         bar.stop();
       }
       mkdirSync(opts.out, { recursive: true });
-      writeFileSync(path.join(opts.out, 'compare.json'), JSON.stringify({ streamKbps, rows }, null, 2) + '\n');
-      const svgFile = path.join(opts.out, opts.markdown ? 'benchmarks.svg' : 'compare.svg');
-      writeFileSync(svgFile, await cpuChartSvg(rows, 'server CPU against RTMP players'));
+      writeFileSync(path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json'), JSON.stringify({ streamKbps, rows }, null, 2) + '\n');
+      const svgFile = path.join(opts.out, opts.markdown ? `${path.basename(opts.markdown, '.md')}.svg` : opts.rtc ? 'compare-rtc.svg' : 'compare.svg');
+      writeFileSync(svgFile, await cpuChartSvg(rows, opts.rtc ? 'server CPU against WebRTC players' : 'server CPU against RTMP players'));
       if (opts.markdown) {
-        const command = `srsx bench compare --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
-        writeFileSync(opts.markdown, compareMarkdown(rows, { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` }, command, path.basename(svgFile), opts.quick));
+        const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
+        const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` };
+        writeFileSync(opts.markdown, (opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick));
       }
       if (opts.json) printJson(rows);
-      else process.stdout.write(renderTable(rows, COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, 'compare.json')}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
+      else process.stdout.write(renderTable(rows, opts.rtc ? COMPARE_COLUMNS_RTC : COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json')}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
     });
 }
