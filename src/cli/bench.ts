@@ -153,7 +153,7 @@ rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and C
     .action(async (opts: { clients: string; servers: string; hold: string; ramp: string; stream?: string; out: string; markdown?: string; quick?: boolean; rtc?: boolean; json?: boolean }, cmd: Command) => {
       const { runCompare } = await import('../bench/compare.js');
       const { benchStreamFile, flvBitrateKbps } = await import('../bench/stream-file.js');
-      const { cpuChartSvg } = await import('../bench/chart.js');
+      const { compareChartSvg } = await import('../bench/chart.js');
       const { COMPARE_COLUMNS, COMPARE_COLUMNS_RTC, compareMarkdown, compareRtcMarkdown } = await import('../bench/compare-report.js');
       const { rtcBenchStreamFile } = await import('../bench/stream-file.js');
       if (opts.rtc) {
@@ -192,7 +192,7 @@ rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and C
       mkdirSync(opts.out, { recursive: true });
       writeFileSync(path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json'), JSON.stringify({ streamKbps, rows }, null, 2) + '\n');
       const svgFile = path.join(opts.out, opts.markdown ? `${path.basename(opts.markdown, '.md')}.svg` : opts.rtc ? 'compare-rtc.svg' : 'compare.svg');
-      writeFileSync(svgFile, await cpuChartSvg(rows, opts.rtc ? 'server CPU against WebRTC players' : 'server CPU against RTMP players'));
+      writeFileSync(svgFile, await compareChartSvg(rows, opts.rtc ? 'srsx bench compare: WebRTC players' : 'srsx bench compare: RTMP players'));
       if (opts.markdown) {
         const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
         const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` };
