@@ -15,7 +15,13 @@ function reportLine(r: LoadReport): string {
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
-    .description('Load-test RTMP/HTTP-FLV servers and compare them side by side');
+    .description('Load-test RTMP/HTTP-FLV servers and compare them side by side')
+    .addHelpText('after', `
+Examples:
+  srsx bench rtmp-load -c 800 -r rtmp://127.0.0.1/live/livestream       800 RTMP players
+  srsx bench rtc-load -c 200 -r whep://127.0.0.1:1985/live/livestream   200 WebRTC players
+  srsx bench compare --clients 1000,2000 --servers srsx,nginx-rtmp      CPU/memory side by side
+  srsx bench rtmp-load --help                                           each subcommand's options`);
 
   bench
     .command('rtmp-load')
@@ -46,8 +52,8 @@ Examples:
         durationMs: parseDuration(opts.duration, '--duration'),
         rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 100_000),
         reportEveryMs: parseDuration(opts.interval, '--interval'),
-        settleMs: parseDuration(opts.settle, '--settle'),
-        readIntervalMs: parseDuration(opts.readInterval, '--read-interval'),
+        settleMs: parseDuration(opts.settle, '--settle', { allowZero: true }),
+        readIntervalMs: parseDuration(opts.readInterval, '--read-interval', { allowZero: true }),
         onReport: (r) => process.stderr.write(reportLine(r) + '\n'),
       });
       if (opts.json) printJson(summary);
@@ -95,7 +101,7 @@ Examples:
         rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 10_000),
         reportEveryMs: parseDuration(opts.interval, '--interval'),
         verifyEvery: parseCount(opts.verifyEvery, '--verify-every', 0, 1_000_000),
-        settleMs: parseDuration(opts.settle, '--settle'),
+        settleMs: parseDuration(opts.settle, '--settle', { allowZero: true }),
         onReport: (r) =>
           process.stderr.write(
             `${tty ? '\r\x1b[K' : ''}[${r.elapsedS.toFixed(1)}s] connected ${r.connected}/${r.clients} (started ${r.started}, receiving ${r.receiving}, failed ${r.failed}) ${r.packets} packets, ${(r.kbps / 1000).toFixed(1)} Mbps, loss ${r.lossPercent.toFixed(2)}%, load-tool CPU ${r.cpuPercent.toFixed(0)}%${tty ? '' : '\n'}`,
@@ -131,9 +137,9 @@ Examples:
     .option('--hold <time>', 'measuring window once all players are up', '15s')
     .option('--ramp <n>', 'new connections per second', '1000')
     .option('--stream <file.flv>', 'stream to publish (default: a generated ~529 kbps H.264/AAC file)')
-    .option('--out <dir>', 'where to write compare.json and compare.svg', '.')
+    .option('--out <dir>', 'where to write compare.json and the chart: compare.svg (with --markdown NAME.md: NAME.svg; with --rtc: compare-rtc.json, compare-rtc.svg)', '.')
     .option('--markdown <file>', 'also write a report (table, chart, machine facts, command)')
-    .option('--quick', 'the `npm run bench` settings: 500,1000,2000 players, 10 s windows, docs/benchmarks.md')
+    .option('--quick', 'the `npm run bench` settings: 10 s windows, writing docs/benchmarks.md, docs/benchmarks.svg and docs/compare.json')
     .option('--rtc', 'WebRTC (WHEP) players of the RTMP-published stream, through each server\'s RTMP -> WebRTC (servers: srsx, srs:<path>); defaults: --clients 50,100,200, --ramp 50, a ~1 Mbps video-only stream')
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', `
@@ -141,6 +147,9 @@ For each server: start it with its own config on a spare port (nginx-rtmp: Debia
 libnginx-mod-rtmp, one worker), publish the stream, then for each player count ramp the
 players (a separate load-tool process, so its CPU is measured apart), hold, and record the
 server's CPU and RSS, connections, expected and actual Mbps, load-tool CPU and lag.
+Writes <out>/compare.json (the rows) and <out>/compare.svg (the chart); with --markdown NAME.md
+the chart is <out>/NAME.svg (docs/benchmarks.md: benchmarks.svg) and the report is NAME.md; with
+--rtc the files are compare-rtc.json and compare-rtc.svg.
 Examples:
   srsx bench compare --clients 1000,2000 --servers srsx,nginx-rtmp
   srsx bench compare --clients 10000 --servers srsx --hold 20s

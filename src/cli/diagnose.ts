@@ -31,12 +31,21 @@ function readInput(from: string): string {
   }
 }
 
+/**
+ * One --watch refresh: on a terminal, clear the screen and redraw (like top); anywhere else (a pipe,
+ * a file, a log collector) no escape codes, each refresh appended under a line with its time.
+ */
+export function watchFrame(text: string, at: Date, tty: boolean): string {
+  const time = at.toLocaleTimeString();
+  return tty ? `\x1b[2J\x1b[H${time}  (Ctrl-C to stop)\n${text}` : `--- ${time} ---\n${text}`;
+}
+
 export function registerDiagnose(program: Command): void {
   program
     .command('diagnose')
     .description('Diagnose UDP drops, socket queues, CPU/softirq/IRQ placement and the server process, with verdicts')
     .argument('[what]', `one of ${ALL.join(', ')} (default: all of them)`)
-    .option('--interval <time>', 'sampling interval for rates (the guide uses 30s)', '5s')
+    .option('--interval <time>', 'sampling interval for rates, above 0 (the guide uses 30s; with --from the default is 30s)', '5s')
     .option('--pid <pid>', 'the server process (default: the config\'s pid file, else the process listening on its RTMP port, else the one `srsx serve` or `srs`)')
     .option('--port <port>', 'the server is the process listening on this TCP port')
     .option('--pidfile <file>', 'read the server pid from this file')
@@ -45,7 +54,7 @@ export function registerDiagnose(program: Command): void {
     .option('--from <file|->', 'udp-drops: analyse pasted `netstat -suna` text from another machine (two samples: deltas over --interval, default 30s)')
     .option('--interface <name>', 'net: only this interface (e.g. lo)')
     .option('--json', 'machine-readable output (validated against the report schema)')
-    .option('--watch', 'refresh like top until Ctrl-C')
+    .option('--watch', 'refresh like top until Ctrl-C (on a terminal the screen is redrawn; piped, each refresh is appended under a time line)')
     .addHelpText('after', `
 Every report shows its data, a verdict (ok / warn / critical, naming the threshold that fired)
 and the srsx tune command that fixes what it found. Exit code: 0 ok, 1 warn or critical.
@@ -104,7 +113,7 @@ Examples:
           const started = Date.now();
           const r = await once();
           if (opts.json) process.stdout.write(JSON.stringify(r.json) + '\n');
-          else process.stdout.write(`\x1b[2J\x1b[H${new Date().toLocaleTimeString()}  (Ctrl-C to stop)\n${r.text}`);
+          else process.stdout.write(watchFrame(r.text, new Date(), !!process.stdout.isTTY));
           const rest = intervalMs - (Date.now() - started);
           if (rest > 0 && !stop) {
             await new Promise<void>((resolve) => {

@@ -37,7 +37,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 Examples:
   srsx tune --udp 16M --dry-run      show what would change, change nothing
   srsx tune --profile rtc            apply the RTC profile (16 MB UDP buffers)
-  srsx diagnose udp-drops            UDP drops over 30 s, with a verdict
+  srsx diagnose udp-drops            UDP drops over 5 s (--interval 30s as the guide), with a verdict
   srsx serve -c conf/srs.conf        run the reference RTMP/HTTP-FLV server
   srsx bench rtmp-load -c 800 -r rtmp://127.0.0.1/live/livestream
   srsx profile --perf 30s            perf profile of the running server`);

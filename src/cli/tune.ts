@@ -149,6 +149,14 @@ Examples:
     });
 
   addTuneFlags(tune.command('check').description('Exit 0 when the host matches the settings (or a profile), 1 with the differences'))
+    .addHelpText('after', `
+Reads only: nothing is written. Exit code: 0 the host matches, 1 some setting differs (each shown
+with its current and target value), 2 bad flags or profile.
+
+Examples:
+  srsx tune check --profile rtc                  does the host have the RTC profile's buffers?
+  srsx tune check --udp 16M --json               the same for explicit buffers, for monitoring
+  srsx tune check --cpus 1 --nice -10 --pid 1234 is the server pinned and prioritised?`)
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const req = await buildRequest(hostRoot(), flagsOf(opts));
       const plan = await planItems(req.items);
@@ -166,6 +174,14 @@ Examples:
     .description('Restore what `srsx tune` changed since the last revert (sysctls, IRQs, process settings, --persist files)')
     .option('--dry-run', 'show what would be restored')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', `
+The values to restore come from the state the applies saved ($SRSX_STATE_DIR or /var/lib/srsx).
+A process that has exited, or whose pid now belongs to another program, is skipped.
+Exit code: 0 restored (or nothing to do), 3 something could not be restored (kept for a retry).
+
+Examples:
+  srsx tune revert --dry-run     what would be restored, and which --persist files
+  srsx tune revert               put the host back as it was before srsx tune`)
     .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
       const state = loadState();
       if (!state) {
@@ -228,6 +244,13 @@ Examples:
     .command('profiles')
     .description('List the tuning profiles with what each sets and why')
     .option('--json', 'machine-readable output')
+    .addHelpText('after', `
+A profile is a YAML file (profiles/*.yaml); srsx tune --profile also takes a path to your own.
+
+Examples:
+  srsx tune profiles                         every profile, its settings and why
+  srsx tune profiles --json                  the same as data
+  srsx tune --profile ./my.yaml --dry-run    check your own profile without changing anything`)
     .action((opts: { json?: boolean }) => {
       const profiles = listProfiles();
       if (opts.json) return printJson(profiles);

@@ -38,7 +38,7 @@ const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   'vhost.hls': HLS_IMPLEMENTED,
   'vhost.dvr': DVR_IMPLEMENTED,
   'vhost.http_hooks': HOOKS_IMPLEMENTED,
-  'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs']),
+  'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs', 'time_jitter']),
   'vhost.publish': new Set(['firstpkt_timeout', 'normal_timeout']),
   'vhost.forward': new Set(['enabled', 'destination']),
   'vhost.http_remux': new Set(['enabled', 'mount']),
@@ -100,6 +100,14 @@ function num(src: Src | undefined, dflt: number, schema: z.ZodType<number, strin
     throw new ConfigValueError(src.where, `expected a value in [${range[0]}, ${range[1]}], got '${src.value}'`);
   }
   return r.data;
+}
+
+/** play { time_jitter full|zero|off; } (SRS reads any other word as off; srsx names `disabled` too and refuses the rest) */
+function timeJitter(src: Src | undefined): 'full' | 'zero' | 'off' {
+  if (!src) return 'full';
+  if (src.value === 'full' || src.value === 'zero' || src.value === 'off') return src.value;
+  if (src.value === 'disabled') return 'off';
+  throw new ConfigValueError(src.where, `expected full, zero or off (disabled), got '${src.value}'`, 'full starts each player at 0 and smooths jumps, zero only starts at 0, off passes the publisher\'s timestamps through');
 }
 
 function endpoint(src: Src | undefined, dflt: string): ListenAddress {
@@ -261,6 +269,7 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
       queueLength: num(src('srs.vhost.play.queue_length', child(play, 'queue_length')), 30, decimal),
       mwLatencyMs: num(src('srs.vhost.play.mw_latency', child(play, 'mw_latency')), 350, wholeNumber),
       mwMsgs,
+      timeJitter: timeJitter(src('srs.vhost.play.time_jitter', child(play, 'time_jitter'))),
     },
     publish: {
       firstPktTimeoutMs: num(src('srs.vhost.publish.firstpkt_timeout', child(child(v, 'publish'), 'firstpkt_timeout')), 20_000, wholeNumber),

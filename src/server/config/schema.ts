@@ -18,6 +18,7 @@ export const VhostConfigSchema = z.object({
     queueLength: z.number().min(0),
     mwLatencyMs: z.number().int().min(0),
     mwMsgs: z.number().int().min(0).max(128),
+    timeJitter: z.enum(['full', 'zero', 'off']),
   }),
   publish: z.object({ firstPktTimeoutMs: z.number().int().min(0), normalTimeoutMs: z.number().int().min(0) }),
   forward: z.object({ enabled: z.boolean(), destinations: z.array(z.string().min(1)) }),

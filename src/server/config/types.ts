@@ -29,6 +29,8 @@ export interface PlayConfig {
   mwLatencyMs: number;
   /** mw_msgs: a batch goes out after mw_latency once it holds more than this many messages (SRS; default 8, 0 with min_latency) */
   mwMsgs: number;
+  /** time_jitter full|zero|off (SRS's default full: each player starts at 0); `disabled` is read as off */
+  timeJitter: 'full' | 'zero' | 'off';
 }
 
 /** vhost publish { firstpkt_timeout; normal_timeout; } (ms; SRS's defaults 20000 and 5000) */

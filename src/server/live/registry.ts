@@ -30,6 +30,7 @@ export class SourceRegistry {
       mwMsgs: vhost.play.mwMsgs,
       gopMaxFrames: 2500,
       serverSignature: SIGNATURE,
+      timeJitter: vhost.play.timeJitter,
     };
   }
 

@@ -84,6 +84,8 @@ export class RtmpSession {
   private vhost: VhostConfig | undefined;
   private source: LiveSource | undefined;
   private consumer: Consumer | undefined;
+  /** play's duration argument (ms; 0: none) */
+  private playDurationMs = 0;
   private closed = false;
   /** the deadline of the phase before a role: handshake, then publish/play */
   private timer: NodeJS.Timeout | undefined;
@@ -445,6 +447,8 @@ export class RtmpSession {
   private onPlay(cmd: Command): void {
     const t = this.target(cmd);
     if (!t) return;
+    // play(name, start, duration): a duration in ms stops the play after that much stream time (SRS, rtmpdump --stop)
+    this.playDurationMs = typeof cmd.args[2] === 'number' && cmd.args[2] > 0 ? cmd.args[2] : 0;
     const denied = (why: string) => {
       this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.Failed', why));
       this.close(`play denied by http hook: ${why}`, true);
@@ -480,6 +484,7 @@ export class RtmpSession {
       { queueSeconds: vhost.play.queueLength, stallMs: 30_000 },
       (_c, what) => this.ctx.log.warn(`player ${source.key}: ${what}`, this.id),
     );
+    if (this.playDurationMs > 0) this.consumer.stopAfter(this.playDurationMs);
     source.addConsumer(this.consumer);
     this.ctx.log.trace(`RTMP play ${source.key}`, this.id);
   }
