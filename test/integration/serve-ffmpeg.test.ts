@@ -51,7 +51,9 @@ describe('srsx serve with ffmpeg and ffprobe', () => {
 
   itFF('starts a late RTMP and HTTP-FLV player on a keyframe (GOP cache) and lists the stream in the API', async () => {
     const file = testFlv({ seconds: 10 });
-    const server = started.add(await startServer());
+    // time_jitter disabled: players see the publisher's time, which tells the GOP they started on
+    // (with SRS's default, full, every player starts at 0: test/integration/serve-time-jitter.test.ts)
+    const server = started.add(await startServer({ vhostBody: '    play { time_jitter disabled; }\n    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }' }));
     const url = `rtmp://127.0.0.1:${server.rtmp}/live/late`;
     const pub = spawnTool('ffmpeg', ['-v', 'error', '-re', '-i', file, '-c', 'copy', '-f', 'flv', url]);
     started.add(pub.child);

@@ -1,13 +1,21 @@
 import type { MediaMessage } from './media.js';
-import { formatKey, serialise, type WireFormat } from './wire.js';
+import { formatKey, isAv, serialise, serialiseRelative, type RelativeChunks, type TimeJitter, type WireFormat } from './wire.js';
 
 /**
  * The messages a source received during one merged-write window (mw_latency). Serialised
  * once per wire format, on first use, and the same Buffer is written to every player.
+ *
+ * Under time_jitter full|zero players start at their own time 0, yet still share bytes: RTMP
+ * audio/video carry deltas (one serialisation for all players, see serialiseRelative); FLV tags
+ * carry absolute times, so FLV is serialised once per player start time (`base`) in use:
+ * players that joined on the same GOP share one.
  */
 export class Batch {
   readonly messages: MediaMessage[] = [];
   private readonly encoded = new Map<string, { bytes: Buffer; keyframeOffset: number }>();
+  private readonly relativeBy = new Map<number, RelativeChunks>();
+
+  constructor(readonly jitter: TimeJitter = 'off') {}
 
   push(m: MediaMessage): void {
     this.messages.push(m);
@@ -27,22 +35,57 @@ export class Batch {
     return this.messages.find((m) => m.keyframe)?.timestamp ?? 0;
   }
 
-  /** The whole batch for `format`. */
-  bytes(format: WireFormat): Buffer {
-    return this.encode(format).bytes;
+  /** index of the first keyframe (-1 when none) */
+  get keyframeIndex(): number {
+    return this.messages.findIndex((m) => m.keyframe);
+  }
+
+  /** The smallest audio/video clock from message `from` on (undefined when none): a starting player's base. */
+  minClock(from: number): number | undefined {
+    let min: number | undefined;
+    for (let i = from; i < this.messages.length; i++) {
+      const m = this.messages[i]!;
+      if (isAv(m) && (min === undefined || m.clock < min)) min = m.clock;
+    }
+    return min;
+  }
+
+  /** The clock of the first audio/video message from `from` on (undefined when none). */
+  clockAt(from: number): number | undefined {
+    for (let i = from; i < this.messages.length; i++) if (isAv(this.messages[i]!)) return this.messages[i]!.clock;
+    return undefined;
+  }
+
+  /**
+   * The whole batch for `format`: with time_jitter off the publisher's timestamps; else for RTMP
+   * the delta-stamped bytes (the same for all players), for FLV the times of a player whose base is `base`.
+   */
+  bytes(format: WireFormat, base = 0): Buffer {
+    return this.encode(format, base).bytes;
   }
 
   /** The batch from its first keyframe on, or undefined when it has none. */
-  fromKeyframe(format: WireFormat): Buffer | undefined {
-    const e = this.encode(format);
+  fromKeyframe(format: WireFormat, base = 0): Buffer | undefined {
+    const e = this.encode(format, base);
     return e.keyframeOffset < 0 ? undefined : e.bytes.subarray(e.keyframeOffset);
   }
 
-  private encode(format: WireFormat): { bytes: Buffer; keyframeOffset: number } {
-    const key = formatKey(format);
+  /** RTMP with audio/video deltas (time_jitter full|zero), serialised once per chunk size. */
+  relative(chunkSize: number): RelativeChunks {
+    let r = this.relativeBy.get(chunkSize);
+    if (r === undefined) {
+      r = serialiseRelative(this.messages, chunkSize);
+      this.relativeBy.set(chunkSize, r);
+    }
+    return r;
+  }
+
+  private encode(format: WireFormat, base: number): { bytes: Buffer; keyframeOffset: number } {
+    if (this.jitter !== 'off' && format.kind === 'rtmp') return this.relative(format.chunkSize);
+    const key = this.jitter === 'off' ? formatKey(format) : `${formatKey(format)}@${base}`;
     let e = this.encoded.get(key);
     if (e === undefined) {
-      e = serialise(this.messages, format);
+      e = serialise(this.messages, format, this.jitter === 'off' ? undefined : { base });
       this.encoded.set(key, e);
     }
     return e;

@@ -11,6 +11,13 @@ export interface MediaMessage {
   payload: Buffer;
   keyframe: boolean; // a video keyframe (not a sequence header)
   sequenceHeader: boolean;
+  /**
+   * The stream's own time under time_jitter full|zero (set by the source; the publisher's
+   * timestamp until then): a player's time is `clock - base`, its base taken when it starts.
+   */
+  clock: number;
+  /** clock minus the clock of the previous audio/video message on the same chunk stream; -1 for the first */
+  delta: number;
 }
 
 export function mediaMessage(type: number, timestamp: number, payload: Buffer): MediaMessage {
@@ -22,5 +29,6 @@ export function mediaMessage(type: number, timestamp: number, payload: Buffer): 
   } else if (type === MessageType.Audio) {
     sequenceHeader = isAudioSequenceHeader(payload);
   }
-  return { type, timestamp: timestamp >>> 0, payload, keyframe, sequenceHeader };
+  const ts = timestamp >>> 0;
+  return { type, timestamp: ts, payload, keyframe, sequenceHeader, clock: ts, delta: -1 };
 }

@@ -2,8 +2,9 @@ import { encodeAmf0, EcmaArray, type Amf0Object } from '../../protocol/amf0.js';
 import { MessageType } from '../../protocol/rtmp/message.js';
 import { Batch } from './batch.js';
 import type { Consumer } from './consumer.js';
+import { StreamClock } from './jitter.js';
 import { mediaMessage, type MediaMessage } from './media.js';
-import { formatKey, serialise, type WireFormat } from './wire.js';
+import { csidOf, formatKey, isAv, playerTime, serialise, type TimeJitter, type WireFormat } from './wire.js';
 
 /** Taps on a source's publish life (forward uses it). Called synchronously. */
 export interface SourceTap {
@@ -23,6 +24,11 @@ export interface SourceOptions {
   /** SRS's gop_cache_max_frames */
   gopMaxFrames: number;
   serverSignature: string;
+  /**
+   * play { time_jitter } (default off here; the server's vhost default is full). Taken when the
+   * source is created: a reload applies it to streams that start afterwards.
+   */
+  timeJitter?: TimeJitter;
 }
 
 /** Audio messages after the last video before the GOP cache is dropped (a pure audio stream). */
@@ -65,7 +71,12 @@ export class LiveSource {
   audioUnavailable: string | undefined;
   readonly createdAt = Date.now();
 
-  private batch = new Batch();
+  /** time_jitter of this source's players, fixed for its life (they keep their start times) */
+  readonly jitter: TimeJitter;
+  private readonly clock: StreamClock | undefined;
+  /** the clock of the last audio/video message flushed (undefined before the first) */
+  private lastClock: number | undefined;
+  private batch: Batch;
   private timer: NodeJS.Timeout | undefined;
   /** mw_latency passed with no more than mw_msgs messages: flush at the push that makes it more */
   private due = false;
@@ -99,7 +110,11 @@ export class LiveSource {
     readonly name: string,
     readonly id: string,
     private options: SourceOptions,
-  ) {}
+  ) {
+    this.jitter = options.timeJitter ?? 'off';
+    this.clock = this.jitter === 'off' ? undefined : new StreamClock(this.jitter);
+    this.batch = new Batch(this.jitter);
+  }
 
   get key(): string {
     return `${this.vhost}/${this.app}/${this.name}`;
@@ -133,6 +148,7 @@ export class LiveSource {
 
   startPublish(clientId: string): void {
     this.publisherId = clientId;
+    this.clock?.publish();
     this.ensureTimer();
     this.onPublish?.(this);
   }
@@ -174,6 +190,7 @@ export class LiveSource {
   private push(m: MediaMessage): void {
     this.recvBytes += m.payload.length;
     this.rateWindowBytes += m.payload.length;
+    this.clock?.stamp(m);
     this.batch.push(m);
     for (const t of this.taps) t.onMessage(m);
     if ((this.due || this.options.mwLatencyMs <= 0) && this.batch.size > (this.options.mwMsgs ?? 0)) this.flush();
@@ -201,7 +218,7 @@ export class LiveSource {
     }
     const batch = this.batch;
     if (batch.size === 0) return;
-    this.batch = new Batch();
+    this.batch = new Batch(this.jitter);
     this.due = false;
     this.joinCache.clear();
     this.headerCache.clear();
@@ -220,6 +237,7 @@ export class LiveSource {
       }
     }
     this.lastTimestamp = batch.messages[batch.size - 1]!.timestamp;
+    for (const m of batch.messages) if (isAv(m)) this.lastClock = m.clock;
     this.keyHeads = keyHeads ?? startHeads;
     const audioOnly = this.audioOnly;
     for (const c of this.consumers) this.sendBytes += c.deliver(batch, this.bytesPerSecond, now, this.headerBytesFn, audioOnly);
@@ -301,6 +319,38 @@ export class LiveSource {
   }
 
   /**
+   * time_jitter full|zero: where a joiner starts. `base` makes its first message time 0 (the
+   * GOP's earliest clock; without a GOP the last message flushed, undefined before any media),
+   * `synced` the chunk streams whose last message the join dump holds (the GOP's).
+   */
+  private joinPoint(): { base: number | undefined; synced: number } {
+    if (this.gop.length === 0) return { base: this.lastClock, synced: 0 };
+    let base = Infinity;
+    let synced = 0;
+    for (const m of this.gop) {
+      if (!isAv(m)) continue;
+      base = Math.min(base, m.clock);
+      synced |= 1 << csidOf(m.type);
+    }
+    return { base: base === Infinity ? this.lastClock : base, synced };
+  }
+
+  /** joinBytes for time_jitter full|zero: the same, stamped with the time of a player whose base is `base`. */
+  private rebasedJoinBytes(format: WireFormat, base: number | undefined): Buffer {
+    const key = `${formatKey(format)}@${base}`;
+    let bytes = this.joinCache.get(key);
+    if (bytes === undefined) {
+      if (this.gop.length > 0 && base !== undefined) {
+        const first = this.gop.find(isAv);
+        const start = first === undefined ? 0 : playerTime(first, base);
+        bytes = Buffer.concat([this.headerBytes(format, start, this.gopHeads), serialise(this.gop, format, { base }).bytes]);
+      } else bytes = this.headerBytes(format, 0, this.heads);
+      this.joinCache.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  /**
    * Everything a tap that starts late (a forward) needs, as messages: metadata, sequence headers
    * and GOP as of the last flush, then what was pushed since (the caches only take a batch in at
    * flush time, so a forward that connects within the first mw_latency would otherwise miss the
@@ -319,9 +369,16 @@ export class LiveSource {
   addConsumer(c: Consumer): void {
     if (this.hasGop || this.audioOnly) {
       // from the GOP's keyframe, or (no video) at once: the next batch follows whole
-      const join = this.joinBytes(c.format);
+      let join: Buffer;
+      if (this.jitter === 'off') join = this.joinBytes(c.format);
+      else {
+        const at = this.joinPoint();
+        join = this.rebasedJoinBytes(c.format, at.base);
+        c.joined(at.base, at.synced);
+      }
       if (join.length > 0) c.writeRaw(join);
       this.sendBytes += join.length;
+      c.countSent(this.gop, 0, this.jitter !== 'off');
     } else c.resumeAtKeyframe(); // headers are sent with the first keyframe
     this.consumers.add(c);
   }
