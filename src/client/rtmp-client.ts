@@ -15,6 +15,11 @@ export interface RtmpClientOptions {
   /** chunk size announced for what this client sends (default 60000) */
   chunkSize?: number;
   flashVer?: string;
+  /**
+   * connect command fields sent instead of the URL's (an edge's token traverse sends its client's
+   * tcUrl, pageUrl and swfUrl to the origin, as SRS does)
+   */
+  connectFields?: { tcUrl?: string; pageUrl?: string; swfUrl?: string };
 }
 
 export interface StatusEvent {
@@ -43,12 +48,12 @@ export class RtmpClient extends EventEmitter {
   private peerWindow = 0;
   private lastAck = 0;
   private closed = false;
-  private readonly opts: Required<RtmpClientOptions>;
+  private readonly opts: Required<Omit<RtmpClientOptions, 'connectFields'>> & Pick<RtmpClientOptions, 'connectFields'>;
 
   constructor(url: string, opts: RtmpClientOptions = {}) {
     super();
     this.url = parseRtmpUrl(url);
-    this.opts = { timeoutMs: opts.timeoutMs ?? 10_000, chunkSize: opts.chunkSize ?? 60_000, flashVer: opts.flashVer ?? 'FMLE/3.0 (compatible; srsx)' };
+    this.opts = { timeoutMs: opts.timeoutMs ?? 10_000, chunkSize: opts.chunkSize ?? 60_000, flashVer: opts.flashVer ?? 'FMLE/3.0 (compatible; srsx)', connectFields: opts.connectFields };
   }
 
   get bytesRead(): number {
@@ -79,11 +84,14 @@ export class RtmpClient extends EventEmitter {
     }));
     this.send(setChunkSize(this.opts.chunkSize));
     this.outChunkSize = this.opts.chunkSize;
+    const fields = this.opts.connectFields;
     const result = await this.call('connect', {
       app: this.url.app,
       type: 'nonprivate',
       flashVer: this.opts.flashVer,
-      tcUrl: this.url.tcUrl,
+      tcUrl: fields?.tcUrl ?? this.url.tcUrl,
+      ...(fields?.pageUrl !== undefined ? { pageUrl: fields.pageUrl } : {}),
+      ...(fields?.swfUrl !== undefined ? { swfUrl: fields.swfUrl } : {}),
       fpad: false,
       capabilities: 15,
       audioCodecs: 4071,

@@ -24,6 +24,8 @@ import { RtcServer } from './rtc/rtc-server.js';
 import { RtcBridges } from './rtc/bridge/index.js';
 import { CombinedStats } from './rtc/stats.js';
 import { HttpHooks } from './hooks/http-hooks.js';
+import { EdgeCluster } from './cluster/edge.js';
+import { withEdgeStatus } from './cluster/stats.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -63,6 +65,8 @@ export class LiveServer {
   private readonly valgrind = new ValgrindApi(loadNativeAddon);
   /** SRS's http_hooks, shared by RTMP sessions and HTTP-FLV players */
   readonly hooks: HttpHooks;
+  /** SRS's edge (vhost cluster { mode remote; }): pulls on play, pushes publishes, token traverse */
+  readonly edge: EdgeCluster;
   /** actual bound ports by role (useful with port 0 in tests) */
   readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number; rtc?: number } = { rtmp: [] };
 
@@ -74,7 +78,8 @@ export class LiveServer {
     this.stats = new LiveStats(this.registry, this.clients);
     if (opts.serverId) this.stats.serverId = opts.serverId;
     this.hooks = new HttpHooks(() => ({ serverId: this.stats.serverId, serviceId: this.stats.serviceId }), this.log, opts.hookTimeoutMs);
-    this.apiStats = new CombinedStats(this.stats, () => this.rtc);
+    this.edge = new EdgeCluster(this.registry, this.log);
+    this.apiStats = withEdgeStatus(new CombinedStats(this.stats, () => this.rtc), this.edge);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);
@@ -94,6 +99,7 @@ export class LiveServer {
       handshakeTimeoutMs: 10_000,
       publishIdleTimeoutMs: 30_000,
       hooks: this.hooks,
+      edge: this.edge,
     };
   }
 
@@ -183,7 +189,7 @@ export class LiveServer {
       for (const mount of this.mounts) {
         const m = mount.match(pathname);
         if (m && m.stream) {
-          serveFlvPlayer(req, res, { mount, ...m }, { registry: this.registry, clients: this.clients, log: this.log, crossdomain: this.config.httpServer.crossdomain, hooks: this.hooks });
+          serveFlvPlayer(req, res, { mount, ...m }, { registry: this.registry, clients: this.clients, log: this.log, crossdomain: this.config.httpServer.crossdomain, hooks: this.hooks, edge: this.edge });
           return;
         }
       }
@@ -212,6 +218,7 @@ export class LiveServer {
     else if (this.metricsFactory) this.metrics = this.metricsFactory(this.apiStats, config);
     else notes.push('exporter turned on: restart srsx serve to start it');
     this.forwarder.configure(config);
+    this.edge.configure(config);
     this.media.configure(config);
     this.rtc?.reload(config);
     this.bridges?.configure(config);
@@ -222,6 +229,7 @@ export class LiveServer {
   async stop(): Promise<void> {
     this.acceptErrors.stop();
     this.forwarder.stop();
+    this.edge.stop();
     this.media.stop();
     this.bridges?.stop();
     await this.rtc?.stop();

@@ -67,6 +67,10 @@ export function streamJson(s: StreamStats, now: number): Record<string, unknown>
       : null,
     // srsx: the RTMP <-> WebRTC bridge says why the other side gets no audio
     ...(s.audioUnavailable ? { audio_unavailable: s.audioUnavailable } : {}),
+    // srsx: an edge stream's upstream (SRS shows it only in its logs)
+    ...(s.edge
+      ? { edge: { kind: s.edge.kind, state: s.edge.state, upstream: s.edge.upstream, attempts: s.edge.attempts, since_ms: s.edge.since, ...(s.edge.lastError ? { last_error: s.edge.lastError } : {}) } }
+      : {}),
   };
 }
 

@@ -40,6 +40,19 @@ export interface StreamStats {
   audio?: AudioInfo;
   /** why a stream bridged between RTMP and WebRTC has no audio on the other side (no transcoder, …) */
   audioUnavailable?: string;
+  /** the edge side (vhost cluster { mode remote; }): pulled from or pushed to an origin */
+  edge?: EdgeStreamStatus;
+}
+
+/** An edge stream's upstream (src/server/cluster/edge.ts EdgeStatus). */
+export interface EdgeStreamStatus {
+  kind: 'play' | 'publish';
+  state: 'connecting' | 'playing' | 'retrying' | 'publishing' | 'stopping';
+  /** host:port of the origin in use or being tried */
+  upstream: string;
+  attempts: number;
+  lastError?: string;
+  since: number;
 }
 
 export type ClientType = 'rtmp-play' | 'rtmp-publish' | 'flv-play' | 'rtmp-forward' | 'rtc-play' | 'rtc-publish';

@@ -14,6 +14,7 @@ import type { ListenAddress, ServerConfig, VhostConfig } from './types.js';
 import { buildDvr, buildHls, DVR_IMPLEMENTED, HLS_IMPLEMENTED } from './media.js';
 import { buildRtcServer, buildVhostRtc, RTC_SERVER_IMPLEMENTED, VHOST_RTC_IMPLEMENTED } from './rtc.js';
 import { buildHttpHooks, HOOKS_IMPLEMENTED } from './hooks.js';
+import { buildCluster, CLUSTER_IMPLEMENTED } from './cluster.js';
 
 export class ConfigValueError extends UserError {
   constructor(where: string, detail: string, hint?: string) {
@@ -32,12 +33,13 @@ const IMPLEMENTED_CHILDREN: Record<string, Set<string>> = {
   'http_api.auth': new Set(['enabled', 'username', 'password']),
   http_server: new Set(['enabled', 'listen', 'dir', 'crossdomain']),
   exporter: new Set(['enabled', 'listen', 'label', 'tag']),
-  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr', 'rtc', 'http_hooks']),
+  vhost: new Set(['enabled', 'chunk_size', 'min_latency', 'tcp_nodelay', 'play', 'publish', 'forward', 'http_remux', 'hls', 'dvr', 'rtc', 'http_hooks', 'cluster']),
   rtc_server: RTC_SERVER_IMPLEMENTED,
   'vhost.rtc': VHOST_RTC_IMPLEMENTED,
   'vhost.hls': HLS_IMPLEMENTED,
   'vhost.dvr': DVR_IMPLEMENTED,
   'vhost.http_hooks': HOOKS_IMPLEMENTED,
+  'vhost.cluster': CLUSTER_IMPLEMENTED,
   'vhost.play': new Set(['gop_cache', 'queue_length', 'mw_latency', 'mw_msgs', 'time_jitter']),
   'vhost.publish': new Set(['firstpkt_timeout', 'normal_timeout']),
   'vhost.forward': new Set(['enabled', 'destination']),
@@ -288,5 +290,6 @@ function buildVhost(v: Directive, env: Env, globalChunk: number | undefined): Vh
     dvr: buildDvr(v, env),
     rtc: buildVhostRtc(v, env),
     httpHooks: buildHttpHooks(v, env),
+    cluster: buildCluster(v, env),
   };
 }

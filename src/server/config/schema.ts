@@ -4,6 +4,7 @@ import type { ServerConfig } from './types.js';
 import { DvrConfigSchema, HlsConfigSchema } from './media.js';
 import { RtcServerConfigSchema, VhostRtcConfigSchema } from './rtc.js';
 import { HttpHooksConfigSchema } from './hooks.js';
+import { ClusterConfigSchema } from './cluster.js';
 
 const port = z.number().int().min(1).max(65535);
 export const ListenAddressSchema = z.object({ host: z.string().min(1), port });
@@ -28,6 +29,7 @@ export const VhostConfigSchema = z.object({
   dvr: DvrConfigSchema,
   rtc: VhostRtcConfigSchema,
   httpHooks: HttpHooksConfigSchema,
+  cluster: ClusterConfigSchema,
 });
 
 export const ServerConfigSchema = z.object({

@@ -7,6 +7,8 @@
 import type { DvrConfig, HlsConfig } from './media.js';
 import type { RtcServerConfig, VhostRtcConfig } from './rtc.js';
 import type { HttpHooksConfig } from './hooks.js';
+import type { ClusterConfig } from './cluster.js';
+export type { ClusterConfig, ClusterOrigin } from './cluster.js';
 export type { HttpHooksConfig } from './hooks.js';
 export type { DvrConfig, HlsConfig } from './media.js';
 
@@ -64,6 +66,8 @@ export interface VhostConfig {
   rtc: VhostRtcConfig;
   /** http_hooks { } (SRS's HTTP callbacks) */
   httpHooks: HttpHooksConfig;
+  /** cluster { } (SRS's edge: mode remote, origin, token_traverse, vhost) */
+  cluster: ClusterConfig;
 }
 
 export interface ServerConfig {

@@ -8,8 +8,10 @@ import type { FlvMount } from './flv-mount.js';
 import { guard } from '../guard.js';
 import { connectionId } from './limits.js';
 import { HttpHooks, type HookClient } from '../hooks/http-hooks.js';
+import type { EdgeHooks } from '../cluster/edge.js';
 
-type FlvContext = { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean; hooks?: HttpHooks };
+/** `edge`: an edge vhost's players pull the stream from its origin (src/server/cluster), as RTMP players do */
+type FlvContext = { registry: SourceRegistry; clients: ClientTable; log: Logger; crossdomain: boolean; hooks?: HttpHooks; edge?: EdgeHooks };
 
 /**
  * Serves one HTTP-FLV player: the FLV header, then the source's join bytes and batches as
@@ -142,6 +144,7 @@ function startFlvPlayer(
     done = true;
     consumer.closed = true;
     source.removeConsumer(consumer);
+    ctx.edge?.stopped(source);
     ctx.registry.release(source);
     ctx.clients.remove(id);
     if (ctx.hooks) ctx.hooks.notify(ctx.registry.resolveVhost(vhost.name)?.httpHooks ?? vhost.httpHooks, 'on_stop', hookClient(req, target, id, source.id));
@@ -151,4 +154,6 @@ function startFlvPlayer(
   res.on('close', guard(ctx.log, id, () => socket.destroy(), () => finish('peer closed')));
   source.addConsumer(consumer);
   ctx.log.trace(`FLV play ${source.key}`, id);
+  const q = (req.url ?? '').indexOf('?');
+  ctx.edge?.played(source, { vhost, app: target.app, stream: target.stream, param: q >= 0 ? (req.url ?? '').slice(q) : '', tcUrl: `rtmp://${vhost.name}/${target.app}` });
 }

@@ -31,8 +31,11 @@ export function parseConnect(tcUrl: string, appField: string | undefined): Pick<
     appPath = m?.[1] ?? '';
   }
   const { path, query, raw } = splitQuery(appPath);
-  const vhost = query.get('vhost') ?? query.get('domain') ?? host;
-  return { tcUrl, host, vhost, app: path.replace(/^\/+|\/+$/g, ''), param: raw };
+  // SRS takes the param from the tcUrl (srs_discovery_tc_url): an app field without a query
+  // (what an SRS edge's token traverse sends) keeps the tcUrl's `?token=…`
+  const tcQuery = raw === '' && appField ? splitQuery(/^[a-z]+:\/\/[^/]+\/(.*)$/i.exec(tcUrl)?.[1] ?? '') : undefined;
+  const vhost = query.get('vhost') ?? query.get('domain') ?? tcQuery?.query.get('vhost') ?? tcQuery?.query.get('domain') ?? host;
+  return { tcUrl, host, vhost, app: path.replace(/^\/+|\/+$/g, ''), param: raw || (tcQuery?.raw ?? '') };
 }
 
 export function parseStreamName(name: string): { stream: string; vhost?: string; param: string } {

@@ -21,6 +21,7 @@ import { PLAY_STREAM_ID } from '../live/wire.js';
 import { parseConnect, parseStreamName, type RtmpRequest } from './request.js';
 import type { HookEvent } from '../config/hooks.js';
 import { HttpHooks, type HookClient } from '../hooks/http-hooks.js';
+import type { EdgeHooks, EdgeRequest } from '../cluster/edge.js';
 
 export interface SessionContext {
   registry: SourceRegistry;
@@ -39,6 +40,8 @@ export interface SessionContext {
   publishIdleTimeoutMs?: number;
   /** SRS's http_hooks (on_connect/on_publish/on_play decide; on_close/on_unpublish/on_stop notify) */
   hooks?: HttpHooks;
+  /** SRS's edge (vhost cluster { mode remote; }): token traverse, pull on play, push on publish */
+  edge?: EdgeHooks;
 }
 
 /** messages a peer may send while a deciding http hook runs (held, then handled in order) */
@@ -99,6 +102,7 @@ export class RtmpSession {
   /** the publish/play stream name's query (`?token=…`), for the http hooks */
   private streamParam = '';
   private pageUrl = '';
+  private swfUrl = '';
 
   constructor(
     private readonly socket: Socket,
@@ -299,6 +303,7 @@ export class RtmpSession {
       rec.swfUrl = typeof obj.swfUrl === 'string' ? obj.swfUrl : undefined;
     }
     this.pageUrl = typeof obj.pageUrl === 'string' ? obj.pageUrl : '';
+    this.swfUrl = typeof obj.swfUrl === 'string' ? obj.swfUrl : '';
     if (this.gate(vhost, 'on_connect', this.hookClient(), () => this.acceptConnect(cmd, obj, vhost, parsed.app, tcUrl), (why) => {
       this.send(command('_error', cmd.transactionId, null, [{ level: 'error', code: 'NetConnection.Connect.Rejected', description: why }]));
       this.close(`connect denied by http hook: ${why}`, true);
@@ -342,9 +347,17 @@ export class RtmpSession {
   private gate(vhost: VhostConfig, event: HookEvent, client: HookClient, allow: () => void, deny: (why: string) => void): boolean {
     const hooks = this.ctx.hooks;
     if (!hooks || !HttpHooks.wants(vhost.httpHooks, event)) return false;
+    return this.hold(hooks.call(vhost.httpHooks, event, client), allow, deny);
+  }
+
+  /**
+   * Holds the connection's messages until `verdict` settles, then runs `allow` (and the held
+   * messages after it) or `deny` with the reason. Returns true (something to wait for).
+   */
+  private hold(verdict: Promise<{ ok: boolean; reason?: string }>, allow: () => void, deny: (why: string) => void): boolean {
     this.held = [];
     this.socket.pause();
-    void hooks.call(vhost.httpHooks, event, client).then((r) => this.guarded(() => {
+    void verdict.then((r) => this.guarded(() => {
       const held = this.held ?? [];
       this.held = undefined;
       if (this.closed) return;
@@ -388,8 +401,27 @@ export class RtmpSession {
       this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Publish.Denied', why));
       this.close(`publish denied by http hook: ${why}`, true);
     };
-    if (this.gate(t.vhost, 'on_publish', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPublishing(t), denied)) return;
-    this.startPublishing(t);
+    const hook = () => {
+      if (this.gate(t.vhost, 'on_publish', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPublishing(t), denied)) return;
+      this.startPublishing(t);
+    };
+    if (this.traverse(t, 'NetStream.Publish.Denied', hook)) return;
+    hook();
+  }
+
+  /** What the edge (src/server/cluster) knows of this client's request. */
+  private edgeRequest(t: { vhost: VhostConfig; stream: string; param: string }): EdgeRequest {
+    return { vhost: t.vhost, app: this.req.app ?? '', stream: t.stream, param: t.param, tcUrl: this.req.tcUrl ?? '', pageUrl: this.pageUrl, swfUrl: this.swfUrl };
+  }
+
+  /** An edge's token_traverse (SRS sends the client's connect to the origin before serving it): false when not configured. */
+  private traverse(t: { vhost: VhostConfig; stream: string; param: string }, code: string, allow: () => void): boolean {
+    const verdict = this.ctx.edge?.traverse(this.edgeRequest(t));
+    if (!verdict) return false;
+    return this.hold(verdict, allow, (why) => {
+      this.send(onStatus(PLAY_STREAM_ID, 'error', code, why));
+      this.close(`refused by the origin (token_traverse): ${why}`, true);
+    });
   }
 
   private startPublishing(t: { vhost: VhostConfig; stream: string; param: string }): void {
@@ -414,6 +446,7 @@ export class RtmpSession {
     this.mediaMessages = 0;
     this.armPublishTimer();
     this.ctx.log.trace(`RTMP publish ${source.key}`, this.id);
+    this.ctx.edge?.published(source, this.edgeRequest(t), (why) => this.guarded(() => this.close(why)));
   }
 
   /** The vhost's publish timeouts as configured now (a reload applies to publishers already on). */
@@ -453,8 +486,12 @@ export class RtmpSession {
       this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.Failed', why));
       this.close(`play denied by http hook: ${why}`, true);
     };
-    if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPlaying(t), denied)) return;
-    this.startPlaying(t);
+    const hook = () => {
+      if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPlaying(t), denied)) return;
+      this.startPlaying(t);
+    };
+    if (this.traverse(t, 'NetStream.Play.Failed', hook)) return;
+    hook();
   }
 
   private startPlaying(t: { vhost: VhostConfig; stream: string; param: string }): void {
@@ -487,6 +524,7 @@ export class RtmpSession {
     if (this.playDurationMs > 0) this.consumer.stopAfter(this.playDurationMs);
     source.addConsumer(this.consumer);
     this.ctx.log.trace(`RTMP play ${source.key}`, this.id);
+    this.ctx.edge?.played(source, this.edgeRequest(t));
   }
 
   private onPause(cmd: Command): void {
@@ -581,6 +619,7 @@ export class RtmpSession {
       s.removeConsumer(this.consumer);
       this.consumer.closed = true;
       this.consumer = undefined;
+      this.ctx.edge?.stopped(s);
       this.notifyHook('on_stop', this.hookClient(s, undefined, this.streamParam));
     }
     this.source = undefined;

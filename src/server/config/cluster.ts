@@ -1,0 +1,81 @@
+/**
+ * A vhost's `cluster { }` block (SRS's edge/origin cluster), read as SRS's getters do: env
+ * override first (`SRS_VHOST_CLUSTER_MODE`, `SRS_VHOST_CLUSTER_ORIGIN` with the origins separated
+ * by spaces, `SRS_VHOST_CLUSTER_TOKEN_TRAVERSE`, `SRS_VHOST_CLUSTER_VHOST`), then the file, then
+ * SRS's default (mode local, token_traverse off, vhost [vhost]).
+ *
+ * `mode remote` makes the vhost an edge: players pull the stream from an origin (one upstream
+ * connection per stream), publishers are pushed to one; see src/server/cluster/edge.ts.
+ */
+import { z } from 'zod';
+import { UserError } from '../../errors.js';
+import { atCol, child, type Directive } from './directive.js';
+import { envName, envValue, type Env } from './env.js';
+
+export interface ClusterOrigin {
+  host: string;
+  port: number;
+}
+
+export interface ClusterConfig {
+  /** 'local' (origin, SRS's default) or 'remote' (edge) */
+  mode: 'local' | 'remote';
+  /** the upstream origins of an edge, in the config's order (round robin, as SRS) */
+  origins: ClusterOrigin[];
+  /** an edge checks each client's connect against the origin before serving it */
+  tokenTraverse: boolean;
+  /** the vhost asked of the origin; '[vhost]' (default) is the client's vhost */
+  upstreamVhost: string;
+}
+
+/** cluster directives srsx implements (the rest SRS knows — origin_cluster, coworkers, protocol, … — get one warning each). */
+export const CLUSTER_IMPLEMENTED = new Set(['mode', 'origin', 'token_traverse', 'vhost', 'debug_srs_upnode']);
+
+export const ClusterConfigSchema = z.object({
+  mode: z.enum(['local', 'remote']),
+  origins: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })),
+  tokenTraverse: z.boolean(),
+  upstreamVhost: z.string().min(1),
+}) satisfies z.ZodType<ClusterConfig>;
+
+/** `host[:port]` or `[v6]:port` (SRS's srs_parse_hostport; port 1935 when absent). */
+export function parseOrigin(text: string, where: string): ClusterOrigin {
+  let host = text;
+  let portText = '';
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    host = end > 0 ? text.slice(1, end) : '';
+    portText = end > 0 && text[end + 1] === ':' ? text.slice(end + 2) : '';
+  } else if (text.split(':').length === 2) {
+    [host, portText] = text.split(':') as [string, string];
+  }
+  const port = portText === '' ? 1935 : Number(portText);
+  if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UserError(`${where}: '${text}' is not an origin (host[:port])`, { hint: 'write e.g. "origin 127.0.0.1:19350 127.0.0.1:19351;"' });
+  }
+  return { host, port };
+}
+
+export function buildCluster(vhost: Directive, env: Env): ClusterConfig {
+  const block = child(vhost, 'cluster');
+  const read = (name: string): { value: string; where: string } | undefined => {
+    const e = envValue(env, `srs.vhost.cluster.${name}`);
+    if (e) return { value: e, where: `env ${envName(`srs.vhost.cluster.${name}`)}` };
+    const d = child(block, name);
+    if (d && d.args.length > 0) return { value: d.args.join(' '), where: `${atCol(d.pos)}: cluster.${name}` };
+    return undefined;
+  };
+  const modeSrc = read('mode');
+  const mode = modeSrc?.value === 'remote' ? 'remote' : 'local';
+  const originSrc = read('origin');
+  const origins = (originSrc?.value.split(/\s+/).filter(Boolean) ?? []).map((t) => parseOrigin(t, originSrc!.where));
+  if (mode === 'remote' && origins.length === 0) {
+    throw new UserError(`${modeSrc!.where}: an edge (mode remote) needs an origin`, { hint: 'add e.g. "origin 127.0.0.1:19350;" to the cluster block' });
+  }
+  return {
+    mode,
+    origins,
+    tokenTraverse: read('token_traverse')?.value === 'on',
+    upstreamVhost: read('vhost')?.value ?? '[vhost]',
+  };
+}

@@ -1,0 +1,228 @@
+// SRS's edge (vhost cluster { mode remote; origin …; token_traverse …; }) between real srsx
+// processes: ffmpeg publishes, ffprobe/rtmpdump/an RTMP client play, the origin's API counts the
+// edge's upstream connections.
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, itIf } from '../helpers/env.js';
+import { testFlv } from '../helpers/media.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit, type RunningServer } from '../helpers/serve.js';
+import { RtmpClient } from '../../src/client/rtmp-client.js';
+import { MessageType, type RtmpMessage } from '../../src/protocol/rtmp/message.js';
+
+const run = promisify(execFile);
+const itFF = itIf({ tools: ['ffmpeg', 'ffprobe', 'rtmpdump'] });
+
+/** Video packets ffprobe reads from `input` in its first `seconds` (async, so players can run side by side). */
+export async function videoFrames(input: string, seconds: number): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '15000000', '-select_streams', 'v', '-read_intervals', `%+${seconds}`, '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', input], { timeout: 40_000, maxBuffer: 16 << 20 });
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** Video packets of an FLV file. */
+async function fileFrames(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { timeout: 30_000, maxBuffer: 16 << 20 });
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+interface ApiClient { type: string; ip: string; name: string; publish: boolean }
+interface ApiStream { name: string; app: string; publish: { active: boolean }; edge?: { kind: string; state: string; upstream: string; attempts: number; last_error?: string } }
+
+async function api<T>(server: { api: number }, what: 'clients' | 'streams'): Promise<T[]> {
+  const res = await fetch(`http://127.0.0.1:${server.api}/api/v1/${what}/?count=1000`);
+  const body = (await res.json()) as Record<string, unknown>;
+  return body[what] as T[];
+}
+
+/** Players of `stream` the server's API lists. */
+async function playersOf(server: RunningServer, stream: string): Promise<ApiClient[]> {
+  return (await api<ApiClient>(server, 'clients')).filter((c) => c.name === stream && !c.publish);
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let i = 0; Date.now() < end && i < 1000; i++) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export const edgeBody = (origins: number[], extra = '') => `
+    cluster { mode remote; origin ${origins.map((p) => `127.0.0.1:${p}`).join(' ')}; ${extra} }
+    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }`;
+
+/** ffmpeg publishing a 10 s file in a loop, in real time. */
+function publishLoop(url: string) {
+  return spawnTool('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', testFlv({ seconds: 10 }), '-c', 'copy', '-f', 'flv', url]);
+}
+
+/** Counts the video messages an RTMP player receives. */
+async function countingPlayer(url: string): Promise<{ client: RtmpClient; frames: () => number }> {
+  const client = new RtmpClient(url, { timeoutMs: 10_000 });
+  let n = 0;
+  client.on('media', (m: RtmpMessage) => {
+    if (m.type === MessageType.Video) n++;
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.play();
+  return { client, frames: () => n };
+}
+
+describe('srsx edge of an srsx origin', () => {
+  const started = stopAfterEach();
+
+  itFF('two players on the edge (RTMP + HTTP-FLV, then rtmpdump) share ONE upstream connection; it stops after the last leaves', async () => {
+    const origin = started.add(await startServer());
+    const pub = started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/s1`).child);
+    const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp]) }));
+    await waitFor('the stream on the origin', async () => (await api<ApiStream>(origin, 'streams')).find((s) => s.name === 's1' && s.publish.active));
+
+    // two ffprobe players at once, one over RTMP, one over HTTP-FLV (which pulls over RTMP too)
+    const p1 = videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/s1`, 5);
+    const p2 = videoFrames(`http://127.0.0.1:${edge.http}/live/s1.flv`, 5);
+    // while they play: the origin sees one player of s1, the edge (127.0.0.1), and the edge's API says so
+    const seen = await waitFor('two players on the edge', async () => {
+      const onEdge = await playersOf(edge, 's1');
+      return onEdge.length === 2 ? onEdge : undefined;
+    });
+    expect(seen.map((c) => c.type).sort()).toEqual(['flv-play', 'rtmp-play']);
+    const upstream = await playersOf(origin, 's1');
+    expect(upstream).toHaveLength(1);
+    const st = (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 's1')!;
+    expect(st.edge).toMatchObject({ kind: 'play', state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
+    expect(st.publish.active).toBe(true);
+    const [f1, f2] = await Promise.all([p1, p2]);
+    // 5 s of 25 fps (a join starts at the GOP's keyframe, up to 2 s earlier)
+    expect(f1).toBeGreaterThanOrEqual(100);
+    expect(f2).toBeGreaterThanOrEqual(100);
+
+    // rtmpdump joins while the upstream is still on (within the stop delay) or restarts it
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-edge-'));
+    const out = path.join(dir, 'dump.flv');
+    const dump = started.add(spawnTool('rtmpdump', ['-q', '-v', '-r', `rtmp://127.0.0.1:${edge.rtmp}/live/s1`, '-B', '4', '-m', '15', '-o', out]).child);
+    await waitFor('rtmpdump on the edge', async () => (await playersOf(edge, 's1')).length === 1);
+    expect(await playersOf(origin, 's1')).toHaveLength(1);
+    await waitExit(dump, 30_000);
+    expect(await fileFrames(out)).toBeGreaterThanOrEqual(75);
+
+    // the last player left: the upstream stops after the delay (3 s)
+    await waitFor('the edge upstream to stop', async () => (await playersOf(origin, 's1')).length === 0, 10_000);
+    await waitFor('the stream gone from the edge', async () => !(await api<ApiStream>(edge, 'streams')).some((s) => s.name === 's1'), 5000);
+    expect(pub.exitCode).toBeNull();
+  }, 120_000);
+
+  itFF('a publish on the edge is pushed to the origin and plays there', async () => {
+    const origin = started.add(await startServer());
+    const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp]) }));
+    started.add(publishLoop(`rtmp://127.0.0.1:${edge.rtmp}/live/up`).child);
+    await waitFor('the stream on the origin', async () => (await api<ApiStream>(origin, 'streams')).find((s) => s.name === 'up' && s.publish.active));
+    const st = await waitFor('the edge publishing', async () => (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'up' && s.edge?.state === 'publishing'));
+    expect(st.edge).toMatchObject({ kind: 'publish', upstream: `127.0.0.1:${origin.rtmp}` });
+    expect(await videoFrames(`rtmp://127.0.0.1:${origin.rtmp}/live/up`, 4)).toBeGreaterThanOrEqual(75);
+  }, 90_000);
+
+  itFF('a dead first origin is skipped; a player waiting while the origin is down gets the stream when it comes back', async () => {
+    const dead = await freePort(); // nothing listens there
+    const origin = started.add(await startServer());
+    const edge = started.add(await startServer({ vhostBody: edgeBody([dead, origin.rtmp]) }));
+    const pub = started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/f1`).child);
+    await waitFor('the stream on the origin', async () => (await api<ApiStream>(origin, 'streams')).find((s) => s.name === 'f1' && s.publish.active));
+
+    const player = await countingPlayer(`rtmp://127.0.0.1:${edge.rtmp}/live/f1`);
+    try {
+      await waitFor('frames through the second origin', async () => player.frames() >= 25);
+      const st = (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'f1')!;
+      expect(st.edge).toMatchObject({ state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
+      expect(st.edge!.attempts).toBeGreaterThanOrEqual(2);
+
+      // the stream stops at the origin (publisher gone) and the origin's upstream player is kicked:
+      // the edge retries round robin (the dead one, then the origin) and the player stays connected
+      await sleep(200);
+      pub.kill('SIGKILL');
+      const up = await waitFor('the edge on the origin', async () => {
+        const list = await api<{ id: string; name: string; publish: boolean }>(origin, 'clients');
+        return list.find((c) => c.name === 'f1' && !c.publish);
+      });
+      await fetch(`http://127.0.0.1:${origin.api}/api/v1/clients/${up.id}`, { method: 'DELETE' });
+      // kicked: the next origin (the dead one), then a whole round failed, backoff, the origin again
+      await waitFor('the edge back on the origin', async () => (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'f1' && s.edge!.attempts >= 4 && s.edge!.state === 'playing'), 10_000);
+      const before = player.frames();
+      started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/f1`).child);
+      await waitFor('frames again after the stream resumed', async () => player.frames() >= before + 50, 30_000);
+      const after = (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'f1')!;
+      expect(after.edge).toMatchObject({ state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
+    } finally {
+      player.client.close();
+    }
+  }, 120_000);
+
+  itFF('token_traverse: the origin (http_hooks on_connect) decides whether the edge serves a client', async () => {
+    const hits: Array<Record<string, unknown>> = [];
+    const cb = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (d) => (data += d));
+      req.on('end', () => {
+        const body = JSON.parse(data) as Record<string, unknown>;
+        hits.push(body);
+        // on_connect refuses a client whose param carries token=bad (ffmpeg's publisher sends its
+        // token in the stream name, after connect: it has none at connect and is let in)
+        const code = body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ code }));
+      });
+    });
+    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
+    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
+    const cbPort = (cb.address() as { port: number }).port;
+    const origin = started.add(await startServer({ vhostBody: `http_hooks { enabled on; on_connect http://127.0.0.1:${cbPort}/connect; }` }));
+    const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp], 'token_traverse on;') }));
+    started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/t1?token=good`).child);
+    await waitFor('the stream on the origin', async () => (await api<ApiStream>(origin, 'streams')).find((s) => s.name === 't1' && s.publish.active));
+
+    // a bad token: the origin refuses the traversed connect, the edge refuses the play
+    const bad = new RtmpClient(`rtmp://127.0.0.1:${edge.rtmp}/live/t1?token=bad`);
+    bad.on('error', () => undefined);
+    await bad.connect();
+    await expect(bad.play()).rejects.toThrow(/NetStream.Play.Failed|closed/);
+    bad.close();
+    await waitFor('the refusal in the edge log', async () => /refused by the origin \(token_traverse\)/.test(edge.log()), 5000);
+    const refused = hits.find((h) => h.action === 'on_connect' && String(h.param).includes('token=bad'));
+    expect(refused).toMatchObject({ app: 'live' });
+    expect(String(refused!.tcUrl)).toContain('token=bad');
+    // the refused client never started a pull
+    expect(await playersOf(origin, 't1')).toHaveLength(0);
+
+    // a good token: traversed, accepted, played (ffprobe puts the query in the stream name)
+    expect(await videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/t1?token=good`, 3)).toBeGreaterThanOrEqual(50);
+    expect(hits.some((h) => h.action === 'on_connect' && String(h.param).includes('token=good') && String(h.tcUrl).includes(`:${edge.rtmp}/live`))).toBe(true);
+  }, 90_000);
+
+  it('-t accepts the cluster block and warns once for each cluster directive srsx does not implement', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-edge-conf-'));
+    const conf = path.join(dir, 'edge.conf');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster {\n        mode remote;\n        origin 127.0.0.1:19350 127.0.0.1:19351;\n        token_traverse on;\n        origin_cluster off;\n        protocol rtmp;\n    }\n}\n`);
+    const { runCli } = await import('../helpers/env.js');
+    const ok = runCli(['serve', '-t', '-c', conf]);
+    expect(ok.code).toBe(0);
+    const text = ok.stdout + ok.stderr;
+    expect(text).toContain('vhost.cluster.origin_cluster is not implemented by srsx');
+    expect(text).toContain('vhost.cluster.protocol is not implemented by srsx');
+    expect(text).not.toMatch(/cluster\.(mode|origin|token_traverse) is not implemented/);
+    writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster { mode remote; }\n}\n`);
+    const bad = runCli(['serve', '-t', '-c', conf]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout + bad.stderr).toMatch(/edge.conf:3:\d+: cluster.mode: an edge \(mode remote\) needs an origin/);
+  });
+});
