@@ -5,7 +5,7 @@
  * The byte vectors are written out by hand (RTMP spec 5.3.1), not produced by the writer, and
  * players' bytes are decoded by the server's chunk reader, which never shares code with the writer.
  */
-import { FlvDemuxer, flvFileHeader, type FlvTag } from '../../src/protocol/flv.js';
+import { FlvDemuxer, flvFileHeader, TAG_HEADER_SIZE, type FlvTag } from '../../src/protocol/flv.js';
 import { ChunkReader } from '../../src/protocol/rtmp/chunk-reader.js';
 import { encodeChunks, writeFmt0Header } from '../../src/protocol/rtmp/chunk-writer.js';
 import type { RtmpMessage } from '../../src/protocol/rtmp/message.js';
@@ -233,6 +233,16 @@ describe('time_jitter for HTTP-FLV players', () => {
     s.onVideo(90_040, inter(2));
     expect(a.flv().map((t) => [t.type, t.timestamp])).toEqual([[18, 0], [9, 0], [8, 0], [9, 0], [8, 20], [9, 40]]);
     expect(a.writes.at(-1)).toBe(b.writes.at(-1));
+    // a player on a later GOP has its own start: a copy of the batch with its times patched in
+    s.onVideo(92_000, key(3));
+    const c = player('c', { kind: 'flv' });
+    s.addConsumer(c.consumer);
+    s.onAudio(92_020, aac(2));
+    s.onVideo(92_040, inter(4));
+    expect(c.flv().map((t) => [t.type, t.timestamp])).toEqual([[18, 0], [9, 0], [8, 0], [9, 0], [8, 20], [9, 40]]);
+    expect(a.flv().slice(-3).map((t) => [t.type, t.timestamp])).toEqual([[9, 50], [8, 70], [9, 90]]); // the 1960 ms step is over 250 ms: 10 ms
+    expect(c.writes.at(-1)!.subarray(TAG_HEADER_SIZE).equals(a.writes.at(-1)!.subarray(TAG_HEADER_SIZE))).toBe(true);
+    expect(c.writes.at(-1)).not.toBe(a.writes.at(-1));
   });
 
   it('off: the publisher timestamps, as before', () => {

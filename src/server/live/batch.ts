@@ -1,5 +1,6 @@
 import type { MediaMessage } from './media.js';
-import { formatKey, isAv, serialise, serialiseRelative, type RelativeChunks, type TimeJitter, type WireFormat } from './wire.js';
+import { TAG_HEADER_SIZE } from '../../protocol/flv.js';
+import { formatKey, isAv, playerTime, serialise, serialiseRelative, type RelativeChunks, type TimeJitter, type WireFormat } from './wire.js';
 
 /**
  * The messages a source received during one merged-write window (mw_latency). Serialised
@@ -85,9 +86,29 @@ export class Batch {
     const key = this.jitter === 'off' ? formatKey(format) : `${formatKey(format)}@${base}`;
     let e = this.encoded.get(key);
     if (e === undefined) {
-      e = serialise(this.messages, format, this.jitter === 'off' ? undefined : { base });
+      e = format.kind === 'flv' && this.firstFlv !== undefined ? this.rebaseFlv(this.firstFlv, base) : serialise(this.messages, format, this.jitter === 'off' ? undefined : { base });
+      if (format.kind === 'flv' && this.jitter !== 'off') this.firstFlv ??= e;
       this.encoded.set(key, e);
     }
     return e;
+  }
+
+  /** the first FLV serialisation under time_jitter full|zero: others are copies with their times patched */
+  private firstFlv: { bytes: Buffer; keyframeOffset: number } | undefined;
+
+  /** A copy of an FLV serialisation of this batch with the tag times of a player whose base is `base` (one copy, no re-serialising). */
+  private rebaseFlv(from: { bytes: Buffer; keyframeOffset: number }, base: number): { bytes: Buffer; keyframeOffset: number } {
+    const bytes = Buffer.allocUnsafe(from.bytes.length);
+    from.bytes.copy(bytes);
+    let pos = 0;
+    for (const m of this.messages) {
+      const t = playerTime(m, base) >>> 0;
+      bytes[pos + 4] = (t >> 16) & 0xff;
+      bytes[pos + 5] = (t >> 8) & 0xff;
+      bytes[pos + 6] = t & 0xff;
+      bytes[pos + 7] = (t >>> 24) & 0xff;
+      pos += TAG_HEADER_SIZE + m.payload.length + 4;
+    }
+    return { bytes, keyframeOffset: from.keyframeOffset };
   }
 }
