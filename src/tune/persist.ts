@@ -21,22 +21,23 @@ function atomicWrite(file: string, text: string, backUp: boolean): string | unde
 }
 
 /**
- * Merges `key = value` lines into sysctl.conf-style text: existing lines for srsx's keys are
- * replaced in place, missing keys are appended under a marker, every other line and comment
- * is kept as it was.
+ * Merges `key = value` lines into sysctl.conf-style text: existing lines for srsx's keys become
+ * `key = value` in place (a leading '-' and an inline `# comment` kept),
+ * missing keys are appended under a marker, every other line and comment is kept as it was.
  */
 export function mergeSysctlText(original: string, entries: ReadonlyArray<{ key: string; value: string }>): string {
   const want = new Map(entries.map((e) => [e.key, e.value]));
   const seen = new Set<string>();
   const lines = original === '' ? [] : original.replace(/\n$/, '').split('\n');
   const out = lines.map((line) => {
-    const m = /^\s*-?\s*([A-Za-z0-9_.\/-]+)\s*=\s*(.*)$/.exec(line);
+    // prefix (indent, '-'), key, ' = ', value, then an inline comment: whitespace and # or ;
+    const m = /^(\s*-?\s*)([A-Za-z0-9_.\/-]+)(\s*=\s*)(.*?)(\s+[#;].*)?$/.exec(line);
     if (!m) return line;
-    const key = m[1]!.replaceAll('/', '.');
+    const key = m[2]!.replaceAll('/', '.');
     if (!want.has(key)) return line;
     if (seen.has(key)) return `# ${line}  ${MARK}: duplicate, superseded above`;
     seen.add(key);
-    return `${key} = ${want.get(key)}`;
+    return `${m[1]!.includes('-') ? '-' : ''}${key} = ${want.get(key)}${m[5] ?? ''}`;
   });
   const missing = entries.filter((e) => !seen.has(e.key));
   if (missing.length > 0) {

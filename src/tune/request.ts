@@ -4,11 +4,11 @@ import { formatCpuList, parseCpuList } from '../host/cpu-list.js';
 import { nicIrqs, physicalNics } from '../host/irq.js';
 import { readFdCeilings, readPidFile, readProcessSettings } from '../host/process.js';
 import type { HostRoot } from '../host/root.js';
-import { inContainer } from '../host/sysctl.js';
+import { inContainer, readSysctl, sysctlPath } from '../host/sysctl.js';
 import { resolveServerPid } from '../diagnose/process.js';
 import type { TuneItem } from './item.js';
 import { cpusItem, irqItem, niceItem, nofileItem, sysctlItem } from './items.js';
-import { loadProfile, type Profile } from './profiles.js';
+import { loadProfileSource, type Profile, type ProfileSource } from './profiles.js';
 import { parseSize } from './size.js';
 
 export const DEFAULT_PIDFILE = './objs/srs.pid';
@@ -88,6 +88,21 @@ export async function checkNofile(root: HostRoot, pid: number, n: number): Promi
   return undefined;
 }
 
+/**
+ * A profile's sysctl keys must exist here: a key the kernel does not have (a typo, a module not
+ * loaded, a setting of another kernel) is refused before the plan, naming the file, line and key,
+ * so --dry-run and check catch it and an apply never starts with it.
+ */
+export async function checkProfileKeys(root: HostRoot, source: ProfileSource, container: boolean): Promise<void> {
+  for (const key of Object.keys(source.profile.sysctl)) {
+    if ((await readSysctl(root, key)) !== undefined) continue;
+    const line = source.lineOf(['sysctl', key]);
+    throw new UserError(`${source.file}${line ? `:${line}` : ''}: unknown sysctl ${key}: ${sysctlPath(key)} does not exist on this ${container ? 'kernel (or is not visible in this container)' : 'kernel'}`, {
+      hint: `check the spelling (sysctl -a | grep ${key.split('.').slice(0, -1).join('.')}), load the module that provides it, or remove it from the profile`,
+    });
+  }
+}
+
 /** Turns flags into tune items; validates everything before anything is read or written. */
 export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<TuneRequest> {
   const container = await inContainer(root);
@@ -96,7 +111,9 @@ export async function buildRequest(root: HostRoot, flags: TuneFlags): Promise<Tu
   const sysctls = new Map<string, { value: string; reason: string }>();
   let profile: Profile | undefined;
   if (flags.profile) {
-    profile = loadProfile(flags.profile);
+    const source = loadProfileSource(flags.profile);
+    await checkProfileKeys(root, source, container);
+    profile = source.profile;
     for (const [key, v] of Object.entries(profile.sysctl)) sysctls.set(key, { value: v.value, reason: `profile ${profile.name}: ${v.reason}` });
   }
   if (flags.udp !== undefined) {

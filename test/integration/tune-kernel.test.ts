@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { itIf, REPO, runCli, SRSX_BIN } from '../helpers/env.js';
@@ -148,8 +148,12 @@ describe('srsx tune on the real kernel', () => {
     rmSync(rmemDefault);
     symlinkSync(setgroups, rmemDefault);
     const rmemMax = readFileSync(path.join(hostDir, 'proc/sys/net/core/rmem_max'), 'utf8');
+    // the third setting exists but the kernel refuses the write (a read-only /proc/sys file, EACCES even
+    // for root): an unknown key would be refused before the plan, so it could not trigger the rollback
+    mkdirSync(path.join(hostDir, 'proc/sys/net/nope'), { recursive: true });
+    symlinkSync('/proc/sys/kernel/ngroups_max', path.join(hostDir, 'proc/sys/net/nope/readonly'));
     const profile = path.join(hostDir, 'p.yaml');
-    writeFileSync(profile, 'name: p\ndescription: t\nsysctl:\n  net.core.rmem_max: {value: 16777216, reason: t}\n  net.core.rmem_default: {value: deny, reason: t}\n  net.nope.missing: {value: 1, reason: t}\n');
+    writeFileSync(profile, 'name: p\ndescription: t\nsysctl:\n  net.core.rmem_max: {value: 16777216, reason: t}\n  net.core.rmem_default: {value: deny, reason: t}\n  net.nope.readonly: {value: 1, reason: t}\n');
     const e = { ...freshEnv(), SRSX_HOST_ROOT: hostDir };
 
     const r = runCli(['tune', '--profile', profile], { env: e });
