@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { checkConfig, formatCheckResult, loadConfig } from '../server/config/index.js';
-import { createLogger } from '../server/log.js';
+import { createLogger, logStderrFromEnv } from '../server/log.js';
 import { ensureNofile } from '../server/nofile.js';
 import { removePidFile, writePidFile } from '../server/pidfile.js';
 import { loadConfigOffThread } from '../server/reload-worker.js';
@@ -77,10 +77,16 @@ function removePerfMap(): void {
 async function runServer(file: string | undefined, envOnly: boolean): Promise<void> {
   const config = loadConfig({ file, envOnly });
   const startCwd = process.cwd();
+  // read (and removed from the environment) before `daemon on` starts a child without that descriptor
+  const logStderr = logStderrFromEnv();
+  // under bin/srsx's filter, fd 2 is a pipe to the wrapper: if the wrapper is killed, no EPIPE may stop the server
+  if (logStderr) process.stderr.on('error', () => {});
   // SRS's order: the config is read, then `daemon on` detaches, then SRS_WORK_DIR / work_dir applies
   if (shouldDaemonize(config)) await daemonize(config, startCwd);
   enterWorkDir(config);
-  const log = createLogger(config);
+  const log = createLogger(config, { stderr: logStderr });
+  // with the log in a file the console says nothing else: say once where to look
+  if (config.log.tank === 'file') process.stderr.write(`srsx serve: logging to ${path.resolve(config.log.file)} (srs_log_tank file, srs_log_level ${config.log.level})\n`);
   for (const w of config.warnings) log.warn(`config: ${w}`);
   if (config.workDir) log.trace(`work_dir: ${process.cwd()}`);
   const pidFile = path.resolve(config.pidFile);

@@ -11,7 +11,9 @@
  * the old file and says so on stderr: it never stops the server.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { UserError } from '../errors.js';
 import type { ServerConfig } from './config/types.js';
 
@@ -255,3 +257,37 @@ export function createLogger(config: Pick<ServerConfig, 'log'>, opts: LoggerOpti
     },
   };
 }
+
+/**
+ * The console's stderr for warn/error lines when bin/srsx filters the server's fd 2 (it drops Node's
+ * inspector notices there, see bin/srsx): SRSX_LOG_STDERR_FD names the descriptor that is the
+ * wrapper's own stderr, so log lines reach it directly, in order. Undefined (use process.stderr)
+ * when not set or not usable. The variable is removed so no child process inherits it.
+ */
+export function logStderrFromEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.WritableStream | undefined {
+  const raw = env.SRSX_LOG_STDERR_FD;
+  delete env.SRSX_LOG_STDERR_FD;
+  if (!raw || !/^\d+$/.test(raw)) return undefined;
+  const fd = Number(raw);
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isFIFO() || st.isSocket()) {
+      const sock = new net.Socket({ fd, readable: false, writable: true });
+      sock.on('error', () => {}); // the reader has gone: nothing more to tell
+      return sock;
+    }
+    return new Writable({
+      write(chunk: Buffer, _enc, done) {
+        try {
+          fs.writeSync(fd, chunk);
+        } catch {
+          // a full disk or a closed descriptor must not stop the server
+        }
+        done();
+      },
+    });
+  } catch {
+    return undefined;
+  }
+}
+

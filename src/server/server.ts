@@ -26,6 +26,8 @@ import { CombinedStats } from './rtc/stats.js';
 import { HttpHooks } from './hooks/http-hooks.js';
 import { EdgeCluster } from './cluster/edge.js';
 import { withEdgeStatus } from './cluster/stats.js';
+import { SummarySampler } from './api/summaries.js';
+import { PeriodicStats, statsLogIntervalMs } from './periodic.js';
 
 export interface ServerOptions {
   config: ServerConfig;
@@ -51,7 +53,7 @@ export class LiveServer {
   private readonly sockets = new Set<net.Socket>();
   /** the Prometheus exporter, loaded (with prom-client) only when `exporter` is enabled */
   private metrics: MetricsExporter | undefined;
-  private metricsFactory: ((stats: StatsSource, config: ServerConfig) => MetricsExporter) | undefined;
+  private metricsFactory: ((stats: StatsSource, config: ServerConfig, cpu?: SummarySampler) => MetricsExporter) | undefined;
   /** the WebRTC core (rtc_server { enabled on; }); its hub is what the RTMP bridges use */
   rtc: RtcServer | undefined;
   /** RTMP <-> WebRTC (vhost rtc { rtmp_to_rtc; rtc_to_rtmp; }), with the core */
@@ -67,6 +69,10 @@ export class LiveServer {
   readonly hooks: HttpHooks;
   /** SRS's edge (vhost cluster { mode remote; }): pulls on play, pushes publishes, token traverse */
   readonly edge: EdgeCluster;
+  /** CPU times every 5 s: /api/v1/summaries and srs_cpu_percent are over the last 30 s */
+  readonly cpu = new SummarySampler();
+  /** the statistics' own timer (30 s windows) and the periodic stats line */
+  private readonly periodic: PeriodicStats;
   /** actual bound ports by role (useful with port 0 in tests) */
   readonly bound: { rtmp: number[]; http?: number; api?: number; exporter?: number; rtc?: number } = { rtmp: [] };
 
@@ -84,6 +90,13 @@ export class LiveServer {
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);
     this.media.useHooks(this.hooks);
+    this.periodic = new PeriodicStats({
+      sample: (now) => this.stats.sample(now),
+      cpu: this.cpu,
+      summary: () => this.apiStats.summary(),
+      clients: () => this.clients.size,
+      streams: () => this.apiStats.streams().filter((s) => s.publisherId !== undefined).length,
+    }, this.log, statsLogIntervalMs(process.env, (m) => this.log.warn(m)));
   }
 
   private compileMounts(): FlvMount[] {
@@ -103,19 +116,37 @@ export class LiveServer {
     };
   }
 
-  /** Counts a connection against max_connections; false (and the socket closed) when over. */
-  private admit(socket: net.Socket, what: string): boolean {
+  /**
+   * Counts a connection against max_connections; false (and the socket closed, logged at most once
+   * a second with the count) when over. Logs one line for the connection's open; an HTTP
+   * connection's close is logged here too (an RTMP session logs its own, with the reason).
+   */
+  private admit(socket: net.Socket, what: 'RTMP' | 'HTTP', id: string): boolean {
+    const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (this.clients.connections >= this.config.maxConnections) {
-      this.log.warn(`refuse ${what} connection from ${socket.remoteAddress}: max_connections ${this.config.maxConnections} reached`);
+      this.acceptErrors.refused(what, socket.remoteAddress ?? '?', this.config.maxConnections);
       socket.destroy();
       return false;
     }
     this.clients.connections++;
     this.clients.totalAccepted++;
     this.sockets.add(socket);
+    this.log.trace(`${what} connection from ${from}, conns=${this.clients.connections}`, id);
+    const at = Date.now();
+    let error: string | undefined;
+    let peerEnded = false;
+    if (what === 'HTTP') {
+      socket.once('end', () => (peerEnded = true));
+      socket.once('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
+    }
     socket.once('close', () => {
       this.clients.connections--;
       this.sockets.delete(socket);
+      if (what === 'HTTP') {
+        const gone = error === 'EPIPE' || error === 'ECONNRESET';
+        const why = error ? (gone ? `peer closed (${error})` : `socket error ${error}`) : peerEnded ? 'peer closed' : 'closed by the server';
+        this.log.trace(`HTTP close: ${why}, ${((Date.now() - at) / 1000).toFixed(1)} s, recv ${socket.bytesRead} bytes, sent ${socket.bytesWritten} bytes`, id);
+      }
     });
     return true;
   }
@@ -124,7 +155,7 @@ export class LiveServer {
     if (this.config.exporter.enabled) {
       const { createMetricsExporter } = await import('./api/metrics.js');
       this.metricsFactory = createMetricsExporter;
-      this.metrics = createMetricsExporter(this.apiStats, this.config);
+      this.metrics = createMetricsExporter(this.apiStats, this.config, this.cpu);
     }
     try {
       if (this.config.rtcServer.enabled) {
@@ -136,8 +167,8 @@ export class LiveServer {
       const ctx = this.sessionContext();
       for (const addr of this.config.listen) {
         const srv = net.createServer({ noDelay: false }, (socket) => {
-          if (!this.admit(socket, 'RTMP')) return;
           const id = newId('rtmp');
+          if (!this.admit(socket, 'RTMP', id)) return;
           guard(this.log, id, () => socket.destroy(), () => new RtmpSession(socket, ctx, id))();
         });
         this.bound.rtmp.push(await listen(srv, addr, 'RTMP (listen)'));
@@ -147,7 +178,7 @@ export class LiveServer {
       const shared = apiSharesHttpServer(cfg);
       if (cfg.httpServer.enabled) {
         const srv = createGuardedHttpServer('http_server', this.log, (req, res) => this.onHttpServer(req, res, shared));
-        srv.on('connection', (s: net.Socket) => this.admit(s, 'HTTP'));
+        srv.on('connection', (s: net.Socket) => this.admit(s, 'HTTP', newId('http')));
         this.bound.http = await listen(srv, cfg.httpServer.listen, 'http_server');
         this.servers.push(srv);
       }
@@ -169,6 +200,7 @@ export class LiveServer {
       // EMFILE at accept (and other accept errors): logged once a second with the count, never fatal
       for (const s of this.servers) this.acceptErrors.attach(s, `port ${(s.address() as net.AddressInfo | null)?.port ?? '?'}`);
       this.acceptErrors.watch(() => this.sockets.size);
+      this.periodic.start();
     } catch (err) {
       await this.stop();
       throw err;
@@ -176,7 +208,7 @@ export class LiveServer {
   }
 
   private apiContext(serveRoot = true) {
-    return { stats: this.apiStats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind };
+    return { stats: this.apiStats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind, sampler: this.cpu };
   }
 
   private rtcApiContext() {
@@ -215,7 +247,7 @@ export class LiveServer {
     this.registry.reload(config);
     this.mounts = this.compileMounts();
     if (!config.exporter.enabled) this.metrics = undefined;
-    else if (this.metricsFactory) this.metrics = this.metricsFactory(this.apiStats, config);
+    else if (this.metricsFactory) this.metrics = this.metricsFactory(this.apiStats, config, this.cpu);
     else notes.push('exporter turned on: restart srsx serve to start it');
     this.forwarder.configure(config);
     this.edge.configure(config);
@@ -228,6 +260,7 @@ export class LiveServer {
   /** Stops listening and ends every connection. */
   async stop(): Promise<void> {
     this.acceptErrors.stop();
+    this.periodic.stop();
     this.forwarder.stop();
     this.edge.stop();
     this.media.stop();

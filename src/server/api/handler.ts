@@ -36,6 +36,8 @@ export interface ApiContext {
   now?: () => number;
   /** /api/v1/valgrind (the leak check through the native addon); 404 without it */
   valgrind?: ValgrindApi;
+  /** the server's CPU sampler (ticked by its timer); default one per StatsSource, made at the first call */
+  sampler?: SummarySampler;
 }
 
 const QuerySchema = z.object({
@@ -92,6 +94,7 @@ function atoi(s: string | undefined): number {
 
 const samplers = new WeakMap<StatsSource, SummarySampler>();
 function samplerFor(ctx: ApiContext): SummarySampler {
+  if (ctx.sampler) return ctx.sampler;
   let s = samplers.get(ctx.stats);
   if (!s) {
     s = new SummarySampler(ctx.now);
@@ -324,8 +327,9 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, url: 
     if (method !== 'GET') return httpError(res, 405), true;
     const streams = ctx.stats.streams();
     const clients = ctx.stats.clients();
-    if (found) reply({ ...env, vhost: vhostJson(found, ctx.config, streams, clients) });
-    else reply({ ...env, vhosts: [...names].map((n) => vhostJson(n, ctx.config, streams, clients)) });
+    const gone = ctx.stats.departedVhostBytes?.() ?? new Map<string, { sendBytes: number; recvBytes: number }>();
+    if (found) reply({ ...env, vhost: vhostJson(found, ctx.config, streams, clients, gone.get(found)) });
+    else reply({ ...env, vhosts: [...names].map((n) => vhostJson(n, ctx.config, streams, clients, gone.get(n))) });
     return true;
   }
 

@@ -2,7 +2,9 @@
  * Prometheus exporter for SRS's `exporter { enabled on; listen 9972; label ...; tag ...; }`, with
  * SRS's metric names (SrsGoApiMetrics): srs_node_uname_info, srs_build_info, srs_cpu_percent,
  * srs_memory, srs_send_bytes_total, srs_receive_bytes_total, srs_streams, srs_clients,
- * srs_clients_total, srs_clients_errs_total. Values are read from the StatsSource at scrape time.
+ * srs_clients_total, srs_clients_errs_total. Values are read from the StatsSource at scrape time:
+ * the byte and client counters count clients that have left too (they never go backwards while the
+ * process runs), srs_cpu_percent is over the last 30 s (the server's sampler).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathOf } from '../http/url.js';
@@ -16,12 +18,15 @@ import { SummarySampler } from './summaries.js';
 
 export class MetricsExporter {
   readonly registry = new Registry();
-  private readonly sampler = new SummarySampler();
+  private readonly sampler: SummarySampler;
 
   constructor(
     private readonly stats: StatsSource,
     config: Pick<ServerConfig, 'exporter'>,
+    /** the server's CPU sampler (ticked by its timer), shared with /api/v1/summaries */
+    cpu?: SummarySampler,
   ) {
+    this.sampler = cpu ?? new SummarySampler();
     const reg = [this.registry];
     const { stats: src, sampler } = this;
 
@@ -144,6 +149,6 @@ export class MetricsExporter {
   }
 }
 
-export function createMetricsExporter(stats: StatsSource, config: Pick<ServerConfig, 'exporter'>): MetricsExporter {
-  return new MetricsExporter(stats, config);
+export function createMetricsExporter(stats: StatsSource, config: Pick<ServerConfig, 'exporter'>, sampler?: SummarySampler): MetricsExporter {
+  return new MetricsExporter(stats, config, sampler);
 }

@@ -107,7 +107,8 @@ export function clientJson(c: ClientStats, now: number): Record<string, unknown>
   };
 }
 
-export function vhostJson(name: string, config: ServerConfig, streams: StreamStats[], clients: ClientStats[]): Record<string, unknown> {
+/** `departed`: bytes of the vhost's streams that have gone, so its totals never go backwards */
+export function vhostJson(name: string, config: ServerConfig, streams: StreamStats[], clients: ClientStats[], departed?: { sendBytes: number; recvBytes: number }): Record<string, unknown> {
   const vs = streams.filter((s) => s.vhost === name);
   const vc = clients.filter((c) => c.vhost === name);
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -118,8 +119,8 @@ export function vhostJson(name: string, config: ServerConfig, streams: StreamSta
     enabled: v?.enabled ?? true,
     clients: vc.length,
     streams: vs.filter((s) => s.publisherId !== undefined).length,
-    send_bytes: sum(vs.map((s) => s.sendBytes)),
-    recv_bytes: sum(vs.map((s) => s.recvBytes)),
+    send_bytes: sum(vs.map((s) => s.sendBytes)) + (departed?.sendBytes ?? 0),
+    recv_bytes: sum(vs.map((s) => s.recvBytes)) + (departed?.recvBytes ?? 0),
     kbps: { recv_30s: Math.round(sum(vs.map((s) => s.recvKbps30s))), send_30s: Math.round(sum(vs.map((s) => s.sendKbps30s))) },
     // as SRS: the vhost's hls state (fragment in seconds when enabled)
     hls: v?.hls?.enabled ? { enabled: true, fragment: v.hls.fragment } : { enabled: false },

@@ -91,8 +91,10 @@ export interface ServerSummary {
   serviceId: string;
   startedAt: number; // ms since epoch
   connections: number; // current TCP connections of all kinds
+  /** bytes sent and received since the process started, clients that left included (monotonic) */
   sendBytes: number;
   recvBytes: number;
+  /** kbps over the last 30 s, sampled by the server every 5 s */
   recvKbps30s: number;
   sendKbps30s: number;
   /** clients accepted since start (Prometheus srs_clients_total); optional, 0 when absent */
@@ -122,6 +124,8 @@ export interface StatsSource {
   refreshSendQueues?(): Promise<void>;
   /** re-reads the kernel's drop count of the WebRTC UDP socket (the summaries call it before answering) */
   refreshUdp?(): Promise<void>;
+  /** bytes of the streams that have gone, by vhost name: a vhost's send_bytes/recv_bytes never go backwards */
+  departedVhostBytes?(): Map<string, { sendBytes: number; recvBytes: number }>;
   /** Kick a client (DELETE /api/v1/clients/:id). Returns false when no such client. */
   kickClient(id: string): boolean;
 }

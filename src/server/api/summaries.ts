@@ -1,6 +1,7 @@
 /**
  * /api/v1/summaries data (SRS's srs_api_dump_summaries), from Node's os/process views of the
- * host (no direct /proc reads here). Ratios are fractions as in SRS (0.05 = 5%). Fields SRS reads
+ * host (no direct /proc reads here). Ratios are fractions as in SRS (0.05 = 5%); CPU percentages
+ * are over the last 30 s (SummarySampler), load averages the kernel's. Fields SRS reads
  * from /proc/diskstats, /proc/net/* and swap are reported as 0.
  */
 import os from 'node:os';
@@ -34,37 +35,54 @@ function selfCpuUs(): number {
   return u.user + u.system;
 }
 
-/** Keeps the previous sample so CPU percentages are over the interval between calls (SRS samples every few s). */
+/** the CPU window of the summaries and srs_cpu_percent (as the kbps windows) */
+export const CPU_WINDOW_MS = 30_000;
+
+/**
+ * CPU use over a sliding window: the server's timer calls tick() (every 5 s) to record CPU times;
+ * a reading compares the times now with the oldest sample inside the last 30 s (else the newest,
+ * else the one taken at construction, the server's start). Reading changes nothing, so API calls
+ * and scrapes, however many and however often, never disturb each other.
+ */
 export class SummarySampler {
-  private last: Sample;
-  private selfPercent = 0;
-  private sysPercent = 0;
+  private readonly samples: Sample[] = [];
 
   constructor(private readonly now: () => number = Date.now) {
-    const t = cpuTimes();
-    this.last = { at: now(), selfCpuUs: selfCpuUs(), sysBusy: t.busy, sysTotal: t.total };
+    this.samples.push(this.take());
   }
 
-  private sample(): void {
-    const at = this.now();
-    if (at - this.last.at < 1000) return; // keep the previous values for bursts of calls
+  private take(): Sample {
     const t = cpuTimes();
-    const self = selfCpuUs();
-    const wallUs = (at - this.last.at) * 1000;
-    this.selfPercent = wallUs > 0 ? (self - this.last.selfCpuUs) / wallUs : 0;
-    const dTotal = t.total - this.last.sysTotal;
-    this.sysPercent = dTotal > 0 ? (t.busy - this.last.sysBusy) / dTotal : 0;
-    this.last = { at, selfCpuUs: self, sysBusy: t.busy, sysTotal: t.total };
+    return { at: this.now(), selfCpuUs: selfCpuUs(), sysBusy: t.busy, sysTotal: t.total };
   }
 
-  /** The process CPU use as a fraction of one core since the previous sample. */
+  /** Records one sample (the server's timer); keeps the last 30 s of them. */
+  tick(): void {
+    const s = this.take();
+    this.samples.push(s);
+    while (this.samples.length > 1 && this.samples[0]!.at < s.at - CPU_WINDOW_MS) this.samples.shift();
+  }
+
+  /** process and system CPU (fractions) from the window's oldest sample to now */
+  private percents(): { self: number; sys: number } {
+    const cur = this.take();
+    const from = this.samples.find((x) => x.at >= cur.at - CPU_WINDOW_MS) ?? this.samples.at(-1)!;
+    const wallUs = (cur.at - from.at) * 1000;
+    if (wallUs < 100_000) return { self: 0, sys: 0 }; // under 100 ms: no meaningful figure
+    const dTotal = cur.sysTotal - from.sysTotal;
+    return {
+      self: Math.max(0, (cur.selfCpuUs - from.selfCpuUs) / wallUs),
+      sys: dTotal > 0 ? Math.max(0, (cur.sysBusy - from.sysBusy) / dTotal) : 0,
+    };
+  }
+
+  /** The process CPU use as a fraction of one core over the last 30 s. */
   selfCpu(): number {
-    this.sample();
-    return this.selfPercent;
+    return this.percents().self;
   }
 
   data(summary: ServerSummary, extra: { argv: string; cwd: string }): Record<string, unknown> {
-    this.sample();
+    const cpu = this.percents();
     const now = this.now();
     const rssKb = Math.round(process.memoryUsage.rss() / 1024);
     const totalKb = Math.round(os.totalmem() / 1024);
@@ -82,11 +100,11 @@ export class SummarySampler {
         cwd: extra.cwd,
         mem_kbyte: rssKb,
         mem_percent: fixed2(totalKb > 0 ? rssKb / totalKb : 0),
-        cpu_percent: fixed2(this.selfPercent),
+        cpu_percent: fixed2(cpu.self),
         srs_uptime: Math.floor((now - summary.startedAt) / 1000),
       },
       system: {
-        cpu_percent: fixed2(this.sysPercent),
+        cpu_percent: fixed2(cpu.sys),
         disk_read_KBps: 0,
         disk_write_KBps: 0,
         disk_busy_percent: 0,

@@ -103,6 +103,9 @@ function startFlvPlayer(
     ctx.registry.release(source);
     return;
   }
+  const startedAt = Date.now();
+  // a kept-alive socket may have carried earlier answers: count this player's bytes only
+  const sentBefore = socket.bytesWritten;
   res.write(flvFileHeader(true, source.flvHasVideo)); // audio-only streams say so (players would wait for video)
   socket.setNoDelay(vhost.tcpNodelay);
   let done = false;
@@ -148,7 +151,8 @@ function startFlvPlayer(
     ctx.registry.release(source);
     ctx.clients.remove(id);
     if (ctx.hooks) ctx.hooks.notify(ctx.registry.resolveVhost(vhost.name)?.httpHooks ?? vhost.httpHooks, 'on_stop', hookClient(req, target, id, source.id));
-    if (reason !== 'peer closed') ctx.log.trace(`FLV close ${source.key}: ${reason}`, id);
+    // one line per player, whatever ended it, with what it got
+    ctx.log.trace(`FLV close ${source.key}: ${reason}, ${((Date.now() - startedAt) / 1000).toFixed(1)} s, sent ${socket.bytesWritten - sentBefore} bytes`, id);
     socket.destroy();
   }
   res.on('close', guard(ctx.log, id, () => socket.destroy(), () => finish('peer closed')));

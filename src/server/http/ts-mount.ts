@@ -253,6 +253,8 @@ function startPlayer(
   }
   const r = remux;
   let done = false;
+  const startedAt = Date.now();
+  const sentBefore = socket.bytesWritten;
   const player: Player = {
     id,
     res,
@@ -283,7 +285,8 @@ function startPlayer(
     r.remove(player);
     ctx.registry.release(source);
     ctx.clients.remove(id);
-    if (reason !== 'peer closed') ctx.log.trace(`${kind.toUpperCase()} close ${source.key}: ${reason}`, id);
+    // one line per player, whatever ended it, with what it got
+    ctx.log.trace(`${kind.toUpperCase()} close ${source.key}: ${reason}, ${((Date.now() - startedAt) / 1000).toFixed(1)} s, sent ${socket.bytesWritten - sentBefore} bytes`, id);
     socket.destroy();
   }
   res.on('close', () => finish('peer closed'));

@@ -1,4 +1,5 @@
 import type { ClientStats, ClientType } from '../api/stats-source.js';
+import { RateWindow } from './rate-window.js';
 
 /** What the stats need to know of one connection; sessions keep these fields current. */
 export interface ClientRecord {
@@ -27,7 +28,11 @@ const STALL_QUEUE_BYTES = 64 * 1024;
 /** Connected clients, for the API (list, kick) and the max_connections limit. */
 export class ClientTable {
   private readonly clients = new Map<string, ClientRecord>();
-  private readonly rates = new Map<string, { at: number; recv: number; send: number; recvKbps: number; sendKbps: number }>();
+  /** each client's 30 s kbps window, fed by sample() (the server's timer) */
+  private readonly rates = new Map<string, RateWindow>();
+  /** bytes of the clients that have left, so the server's totals never go backwards */
+  departedRecv = 0;
+  departedSend = 0;
   /** every TCP connection (RTMP, HTTP) currently open */
   connections = 0;
   /** kernel Send-Q per client id, from the last refreshSendQueues(); with when it started to grow */
@@ -40,6 +45,11 @@ export class ClientTable {
   }
 
   remove(id: string): void {
+    const c = this.clients.get(id);
+    if (c) {
+      this.departedRecv += c.bytesRead();
+      this.departedSend += c.bytesWritten();
+    }
     this.clients.delete(id);
     this.rates.delete(id);
     this.sendQueues.delete(id);
@@ -61,6 +71,31 @@ export class ClientTable {
     }
   }
 
+  /** Bytes received and sent since the process started: connected clients plus those that left (monotonic). */
+  totals(): { recv: number; send: number } {
+    let recv = this.departedRecv;
+    let send = this.departedSend;
+    for (const c of this.clients.values()) {
+      recv += c.bytesRead();
+      send += c.bytesWritten();
+    }
+    return { recv, send };
+  }
+
+  /** One sample of every client's byte counters into its 30 s window (the server's timer calls it). */
+  sample(now = Date.now()): void {
+    for (const c of this.clients.values()) this.window(c).add(now, c.bytesRead(), c.bytesWritten());
+  }
+
+  private window(c: ClientRecord): RateWindow {
+    let w = this.rates.get(c.id);
+    if (!w) {
+      w = new RateWindow({ at: c.connectedAt, recv: 0, send: 0 });
+      this.rates.set(c.id, w);
+    }
+    return w;
+  }
+
   get(id: string): ClientRecord | undefined {
     return this.clients.get(id);
   }
@@ -77,7 +112,7 @@ export class ClientTable {
     return this.all().map((c) => {
       const recv = c.bytesRead();
       const send = c.bytesWritten();
-      const r = this.rate(c.id, now, recv, send);
+      const r = this.window(c).rate(now, recv, send);
       return {
         id: c.id,
         vhost: c.vhost,
@@ -101,25 +136,6 @@ export class ClientTable {
         stalledMs: stalledFor(this.sendQueues.get(c.id)?.growingSince, now),
       };
     });
-  }
-
-  /** kbps since the previous look at this client (API calls are the samples). */
-  private rate(id: string, now: number, recv: number, send: number) {
-    const prev = this.rates.get(id);
-    if (!prev) {
-      const first = { at: now, recv, send, recvKbps: 0, sendKbps: 0 };
-      this.rates.set(id, first);
-      return first;
-    }
-    const dt = now - prev.at;
-    if (dt >= 1000) {
-      prev.recvKbps = Math.round(((recv - prev.recv) * 8) / dt);
-      prev.sendKbps = Math.round(((send - prev.send) * 8) / dt);
-      prev.at = now;
-      prev.recv = recv;
-      prev.send = send;
-    }
-    return prev;
   }
 }
 

@@ -14,6 +14,8 @@ export class SourceRegistry {
   private readonly sources = new Map<string, LiveSource>();
   /** called whenever a source starts publishing */
   onPublish: ((source: LiveSource) => void) | undefined;
+  /** called when an idle source is dropped (the stats keep its bytes in the vhost's totals) */
+  onRelease: ((source: LiveSource) => void) | undefined;
 
   constructor(private config: ServerConfig) {}
 
@@ -53,7 +55,9 @@ export class SourceRegistry {
   release(source: LiveSource): void {
     if (source.idle) {
       source.dispose();
+      const known = this.sources.get(source.key) === source;
       this.sources.delete(source.key);
+      if (known) this.onRelease?.(source);
     }
   }
 

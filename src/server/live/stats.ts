@@ -6,6 +6,7 @@ import { readTcpSendQueues } from '../../host/proc-net.js';
 import type { ClientTable } from './clients.js';
 import type { SourceRegistry } from './registry.js';
 import type { LiveSource } from './source.js';
+import { RateWindow } from './rate-window.js';
 
 const AVC_PROFILES: Record<number, string> = { 66: 'Baseline', 77: 'Main', 88: 'Extended', 100: 'High', 110: 'High10', 122: 'High422', 244: 'High444' };
 const AAC_OBJECTS: Record<number, string> = { 1: 'Main', 2: 'LC', 3: 'SSR', 5: 'HE', 29: 'HEv2' };
@@ -46,37 +47,50 @@ export class LiveStats implements StatsSource {
   serverId = `vid-${randomBytes(3).toString('hex')}`;
   readonly serviceId = randomBytes(4).toString('hex');
   readonly startedAt = Date.now();
-  private prev = { at: Date.now(), recv: 0, send: 0, recvKbps: 0, sendKbps: 0 };
-  private readonly streamRates = new Map<string, { at: number; recv: number; send: number; recvKbps: number; sendKbps: number }>();
+  /** the server's 30 s kbps window over its monotonic totals */
+  private readonly rates = new RateWindow({ at: this.startedAt, recv: 0, send: 0 });
+  /** each live source's 30 s kbps window, by source id */
+  private readonly streamRates = new Map<string, RateWindow>();
+  /** bytes of the streams that are gone, by vhost (a vhost's totals never go backwards) */
+  private readonly departedByVhost = new Map<string, { recv: number; send: number }>();
 
   constructor(
     private readonly registry: SourceRegistry,
     private readonly table: ClientTable,
-  ) {}
+  ) {
+    registry.onRelease = (s) => {
+      const d = this.departedByVhost.get(s.vhost) ?? { recv: 0, send: 0 };
+      d.recv += s.recvBytes;
+      d.send += s.sendBytes;
+      this.departedByVhost.set(s.vhost, d);
+      this.streamRates.delete(s.id);
+    };
+  }
 
-  private totals(): { recv: number; send: number } {
-    let recv = 0;
-    let send = 0;
-    for (const c of this.table.all()) {
-      recv += c.bytesRead();
-      send += c.bytesWritten();
+  /**
+   * One sample of every counter into its 30 s window: the server's totals, each stream, each
+   * client. Called by the server's timer every SAMPLE_INTERVAL_MS (never by the API).
+   */
+  sample(now = Date.now()): void {
+    const t = this.table.totals();
+    this.rates.add(now, t.recv, t.send);
+    for (const s of this.registry.all()) this.streamRate(s).add(now, s.recvBytes, s.sendBytes);
+    this.table.sample(now);
+  }
+
+  private streamRate(s: LiveSource): RateWindow {
+    let r = this.streamRates.get(s.id);
+    if (!r) {
+      r = new RateWindow({ at: s.createdAt, recv: 0, send: 0 });
+      this.streamRates.set(s.id, r);
     }
-    return { recv, send };
+    return r;
   }
 
   summary(): ServerSummary {
     const now = Date.now();
-    const t = this.totals();
-    if (now - this.prev.at >= 1000) {
-      const dt = now - this.prev.at;
-      this.prev = {
-        at: now,
-        recv: t.recv,
-        send: t.send,
-        recvKbps: Math.max(0, Math.round(((t.recv - this.prev.recv) * 8) / dt)),
-        sendKbps: Math.max(0, Math.round(((t.send - this.prev.send) * 8) / dt)),
-      };
-    }
+    const t = this.table.totals();
+    const r = this.rates.rate(now, t.recv, t.send);
     return {
       pid: process.pid,
       serverId: this.serverId,
@@ -85,11 +99,16 @@ export class LiveStats implements StatsSource {
       connections: this.table.connections,
       sendBytes: t.send,
       recvBytes: t.recv,
-      recvKbps30s: this.prev.recvKbps,
-      sendKbps30s: this.prev.sendKbps,
+      recvKbps30s: r.recvKbps,
+      sendKbps30s: r.sendKbps,
       clientsTotal: this.table.totalAccepted,
       clientsErrors: this.table.errors,
     };
+  }
+
+  /** Bytes of the streams that have gone, by vhost name (added to the vhost's send_bytes/recv_bytes). */
+  departedVhostBytes(): Map<string, { sendBytes: number; recvBytes: number }> {
+    return new Map([...this.departedByVhost].map(([k, v]) => [k, { sendBytes: v.send, recvBytes: v.recv }]));
   }
 
   streams(): StreamStats[] {
@@ -99,18 +118,7 @@ export class LiveStats implements StatsSource {
       if (c.streamId && c.type !== 'rtmp-publish') playersBySource.set(c.streamId, (playersBySource.get(c.streamId) ?? 0) + 1);
     }
     return this.registry.all().map((s) => {
-      let r = this.streamRates.get(s.id);
-      if (!r) {
-        r = { at: now, recv: s.recvBytes, send: s.sendBytes, recvKbps: 0, sendKbps: 0 };
-        this.streamRates.set(s.id, r);
-      } else if (now - r.at >= 1000) {
-        const dt = now - r.at;
-        r.recvKbps = Math.round(((s.recvBytes - r.recv) * 8) / dt);
-        r.sendKbps = Math.round(((s.sendBytes - r.send) * 8) / dt);
-        r.at = now;
-        r.recv = s.recvBytes;
-        r.send = s.sendBytes;
-      }
+      const r = this.streamRate(s).rate(now, s.recvBytes, s.sendBytes);
       return {
         id: s.id,
         vhost: s.vhost,

@@ -54,6 +54,10 @@ export class CombinedStats implements StatsSource {
     return this.live.refreshSendQueues?.() ?? Promise.resolve();
   }
 
+  departedVhostBytes(): Map<string, { sendBytes: number; recvBytes: number }> {
+    return this.live.departedVhostBytes?.() ?? new Map();
+  }
+
   kickClient(id: string): boolean {
     return this.live.kickClient(id);
   }

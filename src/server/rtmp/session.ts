@@ -102,6 +102,9 @@ export class RtmpSession {
   /** the publish/play stream name's query (`?token=…`), for the http hooks */
   private streamParam = '';
   private pageUrl = '';
+  /** for the close line: when the connection opened, and what its last role did (`unpublish of KEY`) */
+  private readonly openedAt = Date.now();
+  private lastRole: string | undefined;
   private swfUrl = '';
 
   constructor(
@@ -112,7 +115,7 @@ export class RtmpSession {
     this.id = id;
     this.reader = new ChunkReader((m) => this.onMessage(m), { maxMessageSize: ctx.maxMessageSize });
     socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', (e) => this.guarded(() => this.close(`socket error: ${e.message}`)));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.guarded(() => this.close(this.socketErrorReason(e))));
     socket.on('close', () => this.guarded(() => this.close('peer closed')));
     this.setDeadline(ctx.handshakeTimeoutMs, `handshake not finished in ${ctx.handshakeTimeoutMs} ms`);
     const c = ctx.clients;
@@ -129,6 +132,15 @@ export class RtmpSession {
       queued: () => socket.writableLength,
       kick: () => this.close('kicked by the HTTP API'),
     });
+  }
+
+  /**
+   * A socket error as the close line says it: a peer that went away (EPIPE on our write, a reset)
+   * after a clean unpublish or closeStream simply closed; while it publishes or plays, the code says how.
+   */
+  private socketErrorReason(e: NodeJS.ErrnoException): string {
+    if (e.code === 'EPIPE' || e.code === 'ECONNRESET') return this.role === 'unknown' ? 'peer closed' : `peer closed (${e.code})`;
+    return `socket error: ${e.message}`;
   }
 
   /** Runs a handler; an exception escaping it closes this connection only, logged with its id. */
@@ -609,6 +621,7 @@ export class RtmpSession {
     const s = this.source;
     if (!s) return;
     if (!this.closed) this.setDeadline(REIDENTIFY_TIMEOUT_MS, `no publish or play within ${REIDENTIFY_TIMEOUT_MS} ms of the last unpublish or closeStream`);
+    this.lastRole = `${this.role === 'publisher' ? 'unpublish' : 'stop playing'} of ${s.key}`;
     if (this.role === 'publisher' && s.publisherId === this.id) {
       s.stopPublish();
       this.ctx.hooks?.clearPublisher(s.id, this.id);
@@ -638,11 +651,14 @@ export class RtmpSession {
     if (this.closed) return;
     this.closed = true;
     this.clearDeadline();
+    const what = this.source ? `${this.role === 'publisher' ? 'publisher' : 'player'} of ${this.source.key}` : this.lastRole ? `after ${this.lastRole}` : 'no stream';
     this.leave();
     this.held = undefined;
     if (this.vhost) this.notifyHook('on_close', this.hookClient(), { send_bytes: this.socket.bytesWritten, recv_bytes: this.socket.bytesRead });
     this.ctx.clients.remove(this.id);
-    if (reason !== 'peer closed') this.ctx.log.trace(`RTMP close: ${reason}`, this.id);
+    // one line per connection, whatever ended it
+    this.ctx.log.trace(`RTMP close: ${reason}; ${what}, ${((Date.now() - this.openedAt) / 1000).toFixed(1)} s, ` +
+      `recv ${this.socket.bytesRead} bytes, sent ${this.socket.bytesWritten} bytes`, this.id);
     if (flush && !this.socket.destroyed) {
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref?.();
