@@ -17,12 +17,13 @@ export function benchStreamFile(): string {
 
 /**
  * The WebRTC benchmark's stream: 30 s of 640x360 H.264 constrained baseline (no B-frames, which
- * WebRTC players cannot take), ~1 Mbps CBR, keyframe every 2 s, no audio (RTMP -> WebRTC audio is an
+ * WebRTC players cannot take), ~1 Mbps ABR without filler NAL units (CBR padding: SRS forwards them,
+ * srsx drops them, so both would not send the same bytes), keyframe every 2 s, no audio (RTMP -> WebRTC audio is an
  * AAC -> Opus transcode in both srsx and SRS, a cost of its own: this measures the media fan-out).
  */
 export function rtcBenchStreamFile(): string {
-  return cachedFfmpegFile('bench-640x360-1000k-baseline-video.flv', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '30',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-bf', '0', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '1000k', '-minrate', '1000k', '-maxrate', '1000k', '-bufsize', '1000k', '-x264-params', 'nal-hrd=cbr', '-an']);
+  return cachedFfmpegFile('bench-640x360-1m-baseline-video-abr.flv', ['-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=25', '-t', '30', '-vf', 'noise=alls=12:allf=t',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-bf', '0', '-pix_fmt', 'yuv420p', '-g', '50', '-b:v', '1000k', '-maxrate', '1100k', '-bufsize', '1000k', '-an']);
 }
 
 function cachedFfmpegFile(name: string, args: string[]): string {
