@@ -67,9 +67,13 @@ export class HostRoot {
   }
 }
 
+/**
+ * True for the errors of a path that is not there: ENOENT, ENOTDIR, and ESRCH, which /proc gives
+ * for the files of a process (or thread) that exited between listing /proc and reading them.
+ */
 export function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH';
 }
 
 let defaultRoot: HostRoot | undefined;
