@@ -18,7 +18,7 @@ export interface RunningServer {
  * Starts `srsx serve -c <conf>` in a temp dir on free ports. `body` is the vhost block's inside
  * (default: HTTP-FLV on). Stop it with stop() (SIGTERM by PID, then SIGKILL).
  */
-export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string>; maxConnections?: number } = {}): Promise<RunningServer> {
+export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string>; maxConnections?: number; node?: string; nodeArgs?: string[] } = {}): Promise<RunningServer> {
   const [rtmp, http, api] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-serve-'));
   const conf = `listen ${rtmp};
@@ -33,7 +33,8 @@ ${opts.vhostBody ?? '    http_remux { enabled on; mount [vhost]/[app]/[stream].f
 }
 `;
   writeFileSync(path.join(dir, 'srs.conf'), conf);
-  const child = spawn(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `node`: another name for the node executable (a symlink named srs makes the process `srs` for pidof/pgrep)
+  const child = spawn(opts.node ?? process.execPath, [...(opts.nodeArgs ?? []), SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], { cwd: dir, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
