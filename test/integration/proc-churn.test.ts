@@ -38,7 +38,7 @@ describe('/proc readers under process churn', () => {
     expect(rounds).toBeGreaterThanOrEqual(10);
   }, 30_000);
 
-  it('srsx diagnose cpu and udp-queue answer with a report, not an internal error', async () => {
+  it('srsx diagnose cpu and udp-queue answer with a report (no raw JSON unless --json), not an internal error', async () => {
     shell = churn(20);
     // --pid: other servers may run on this machine (several candidates would be a usage error)
     const pid = String(process.pid);
@@ -47,6 +47,9 @@ describe('/proc readers under process churn', () => {
       expect(`${args.join(' ')}: ${r.stderr}`).not.toMatch(/internal error|ESRCH|ENOENT/);
       expect([0, 1]).toContain(r.code);
       expect(r.stdout.length).toBeGreaterThan(0);
+      // the human output is tables and sentences; JSON only with --json
+      if (args.includes('--json')) expect(() => JSON.parse(r.stdout)).not.toThrow();
+      else expect(r.stdout).not.toMatch(/[{}"]|\[object/);
     }
   }, 60_000);
 });
