@@ -27,6 +27,7 @@ import { HttpHooks } from './hooks/http-hooks.js';
 import { EdgeCluster } from './cluster/edge.js';
 import { withEdgeStatus } from './cluster/stats.js';
 import { SummarySampler } from './api/summaries.js';
+import { ProcSampler } from './api/system.js';
 import { PeriodicStats, statsLogIntervalMs } from './periodic.js';
 
 export interface ServerOptions {
@@ -58,6 +59,8 @@ export class LiveServer {
   rtc: RtcServer | undefined;
   /** RTMP <-> WebRTC (vhost rtc { rtmp_to_rtc; rtc_to_rtmp; }), with the core */
   bridges: RtcBridges | undefined;
+  /** the live stats plus the WebRTC streams (their windows are sampled with the live ones) */
+  private readonly combined: CombinedStats;
   /** what the API and the exporter read: the live stats plus WebRTC streams and the UDP loop */
   readonly apiStats: StatsSource;
   private mounts: FlvMount[] = [];
@@ -71,6 +74,8 @@ export class LiveServer {
   readonly edge: EdgeCluster;
   /** CPU times every 5 s: /api/v1/summaries and srs_cpu_percent are over the last 30 s */
   readonly cpu = new SummarySampler();
+  /** /proc/PID/stat and /proc/stat every 5 s: /api/v1/self_proc_stats and system_proc_stats are over the last 30 s */
+  private readonly procCpu = new ProcSampler();
   /** the statistics' own timer (30 s windows) and the periodic stats line */
   private readonly periodic: PeriodicStats;
   /** actual bound ports by role (useful with port 0 in tests) */
@@ -85,13 +90,18 @@ export class LiveServer {
     if (opts.serverId) this.stats.serverId = opts.serverId;
     this.hooks = new HttpHooks(() => ({ serverId: this.stats.serverId, serviceId: this.stats.serviceId }), this.log, opts.hookTimeoutMs);
     this.edge = new EdgeCluster(this.registry, this.log);
-    this.apiStats = withEdgeStatus(new CombinedStats(this.stats, () => this.rtc), this.edge);
+    this.combined = new CombinedStats(this.stats, () => this.rtc);
+    this.apiStats = withEdgeStatus(this.combined, this.edge);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);
     this.media.useHooks(this.hooks);
     this.periodic = new PeriodicStats({
-      sample: (now) => this.stats.sample(now),
+      sample: (now) => {
+        this.stats.sample(now);
+        this.combined.sampleRtc(now);
+        this.procCpu.tick();
+      },
       cpu: this.cpu,
       summary: () => this.apiStats.summary(),
       clients: () => this.clients.size,
@@ -208,7 +218,7 @@ export class LiveServer {
   }
 
   private apiContext(serveRoot = true) {
-    return { stats: this.apiStats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind, sampler: this.cpu };
+    return { stats: this.apiStats, config: this.config, metrics: this.metrics, serveRoot, valgrind: this.valgrind, sampler: this.cpu, procSampler: this.procCpu };
   }
 
   private rtcApiContext() {

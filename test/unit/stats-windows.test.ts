@@ -105,3 +105,30 @@ describe('refusals and the stats line', () => {
     expect(p.line()).toMatch(/loss=\(r:7,s:2\)$/);
   });
 });
+
+describe('WebRTC streams in the API', () => {
+  it('have 30 s rates, and a vhost keeps the bytes of its WebRTC streams that are gone', async () => {
+    const { CombinedStats } = await import('../../src/server/rtc/stats.js');
+    type Rtc = ConstructorParameters<typeof CombinedStats>[1] extends () => infer R ? NonNullable<R> : never;
+    const stream = { id: 'vid-rtc1', vhost: 'v', app: 'live', name: 's', createdAt: Date.now() - 10_000, recvBytes: 0, sendBytes: 0 };
+    let streams = [stream];
+    const fake = {
+      running: false,
+      onStreamGone: undefined as undefined | ((s: unknown) => void),
+      allSessions: () => [],
+      streamStats: () => streams.map((s) => ({ ...s, tcUrl: '', players: 0, frames: 0, recvKbps30s: 0, sendKbps30s: 0 })),
+    };
+    const live = { summary: () => { throw new Error('unused'); }, streams: () => [], clients: () => [], kickClient: () => false };
+    const c = new CombinedStats(live, () => fake as unknown as Rtc);
+    c.sampleRtc(Date.now() - 5000);
+    stream.recvBytes = 125_000; // 1 Mbit in the last 5 s
+    stream.sendBytes = 250_000;
+    const s = c.streams().find((x) => x.id === 'vid-rtc1')!;
+    expect(s.recvKbps30s).toBeGreaterThan(150);
+    expect(s.sendKbps30s).toBeGreaterThan(300);
+    // the stream is dropped: its bytes stay in the vhost's totals
+    streams = [];
+    fake.onStreamGone!(stream);
+    expect(c.departedVhostBytes().get('v')).toEqual({ sendBytes: 250_000, recvBytes: 125_000 });
+  });
+});

@@ -38,6 +38,8 @@ export interface ApiContext {
   valgrind?: ValgrindApi;
   /** the server's CPU sampler (ticked by its timer); default one per StatsSource, made at the first call */
   sampler?: SummarySampler;
+  /** the server's /proc sampler (ticked by its timer) for self_proc_stats / system_proc_stats */
+  procSampler?: ProcSampler;
 }
 
 const QuerySchema = z.object({
@@ -136,6 +138,7 @@ const REDIRECT_TO_SLASH = new Set(['/api', '/api/v1', '/api/v1/vhosts', '/api/v1
 
 const procSamplers = new WeakMap<StatsSource, ProcSampler>();
 function procSamplerFor(ctx: ApiContext): ProcSampler {
+  if (ctx.procSampler) return ctx.procSampler;
   let s = procSamplers.get(ctx.stats);
   if (!s) {
     s = new ProcSampler();

@@ -3,8 +3,8 @@
  * order: rusages (getrusage), self_proc_stats (/proc/self/stat), system_proc_stats (/proc/stat),
  * meminfos (/proc/meminfo), features, authors, tests/requests (the request itself), raw
  * (rpc=raw and, with http_api.raw_api, rpc=reload) and clusters. /proc is read through src/host.
- * CPU percentages are over the interval since the previous call (at least 1 s; SRS samples
- * every few seconds), as fractions like SRS's.
+ * CPU percentages are over the last 30 s (samples the server takes every 5 s, ProcSampler), as
+ * fractions like SRS's.
  */
 import os from 'node:os';
 import type { IncomingMessage } from 'node:http';
@@ -44,44 +44,74 @@ export function rusageData(): Record<string, unknown> {
 
 const systemTotal = (c: SystemCpu) => c.user + c.nice + c.sys + c.idle + c.iowait + c.irq + c.softirq + c.steal;
 
-/** Keeps the previous /proc samples for the percentages. */
+/** the window of the percentages, as the summaries' CPU */
+const PROC_WINDOW_MS = 30_000;
+
+/**
+ * /proc samples for the percentages: the server's timer calls tick() every 5 s; a reading compares
+ * /proc now with the oldest sample of the last 30 s (else the newest, else the first, taken at
+ * construction). Reading changes nothing, so callers never disturb each other.
+ */
 export class ProcSampler {
-  private self: { at: number; ticks: number; percent: number } | undefined;
-  private sys: { at: number; cpu: SystemCpu; percent: number } | undefined;
+  private readonly selfSamples: Array<{ at: number; ticks: number }> = [];
+  private readonly sysSamples: Array<{ at: number; cpu: SystemCpu }> = [];
 
-  /** /proc/self/stat with `percent`: this process's CPU over the interval, as a fraction of one CPU. */
-  selfData(): Record<string, unknown> {
+  constructor() {
+    this.tick();
+  }
+
+  private readSelf(): { at: number; ticks: number; stat: ReturnType<typeof parseSelfStat> } | undefined {
     const text = readProcSync(root, `/proc/${process.pid}/stat`);
-    if (!text) return { ok: false, sample_time: nowMs(), percent: 0 };
-    const s = parseSelfStat(text);
-    const at = nowMs();
-    const ticks = Number(s.utime) + Number(s.stime);
-    let percent = this.self?.percent ?? 0;
-    if (!this.self) this.self = { at, ticks, percent: 0 };
-    else if (at - this.self.at >= 1000) {
-      // clock ticks are 100 Hz on Linux (USER_HZ)
-      percent = (ticks - this.self.ticks) / 100 / ((at - this.self.at) / 1000);
-      this.self = { at, ticks, percent };
-    }
-    return { ok: true, sample_time: at, percent, ...s };
+    if (!text) return undefined;
+    const stat = parseSelfStat(text);
+    return { at: nowMs(), ticks: Number(stat.utime) + Number(stat.stime), stat };
   }
 
-  /** /proc/stat's cpu line with `percent`: the busy share of all CPUs over the interval. */
-  systemData(): Record<string, unknown> {
+  private readSys(): { at: number; cpu: SystemCpu } | undefined {
     const text = readProcSync(root, '/proc/stat');
-    if (!text) return { ok: false, sample_time: nowMs(), percent: 0 };
-    const cpu = parseSystemCpu(text);
-    const at = nowMs();
-    let percent = this.sys?.percent ?? 0;
-    if (!this.sys) this.sys = { at, cpu, percent: 0 };
-    else if (at - this.sys.at >= 1000) {
-      const dt = systemTotal(cpu) - systemTotal(this.sys.cpu);
-      const didle = cpu.idle - this.sys.cpu.idle;
-      percent = dt > 0 ? (dt - didle) / dt : 0;
-      this.sys = { at, cpu, percent };
-    }
-    return { ok: true, sample_time: at, percent, ...cpu };
+    return text ? { at: nowMs(), cpu: parseSystemCpu(text) } : undefined;
   }
+
+  /** One sample of /proc/PID/stat and /proc/stat (the server's timer). */
+  tick(): void {
+    const self = this.readSelf();
+    if (self) push(this.selfSamples, { at: self.at, ticks: self.ticks });
+    const sys = this.readSys();
+    if (sys) push(this.sysSamples, sys);
+  }
+
+  /** /proc/self/stat with `percent`: this process's CPU over the last 30 s, as a fraction of one CPU. */
+  selfData(): Record<string, unknown> {
+    const cur = this.readSelf();
+    if (!cur) return { ok: false, sample_time: nowMs(), percent: 0 };
+    const from = oldest(this.selfSamples, cur.at);
+    // clock ticks are 100 Hz on Linux (USER_HZ)
+    const percent = from && cur.at - from.at >= 100 ? Math.max(0, (cur.ticks - from.ticks) / 100 / ((cur.at - from.at) / 1000)) : 0;
+    return { ok: true, sample_time: cur.at, percent, ...cur.stat };
+  }
+
+  /** /proc/stat's cpu line with `percent`: the busy share of all CPUs over the last 30 s. */
+  systemData(): Record<string, unknown> {
+    const cur = this.readSys();
+    if (!cur) return { ok: false, sample_time: nowMs(), percent: 0 };
+    const from = oldest(this.sysSamples, cur.at);
+    let percent = 0;
+    if (from) {
+      const dt = systemTotal(cur.cpu) - systemTotal(from.cpu);
+      const didle = cur.cpu.idle - from.cpu.idle;
+      percent = dt > 0 ? (dt - didle) / dt : 0;
+    }
+    return { ok: true, sample_time: cur.at, percent, ...cur.cpu };
+  }
+}
+
+function push<T extends { at: number }>(list: T[], s: T): void {
+  list.push(s);
+  while (list.length > 1 && list[0]!.at < s.at - PROC_WINDOW_MS) list.shift();
+}
+
+function oldest<T extends { at: number }>(list: T[], now: number): T | undefined {
+  return list.find((x) => x.at >= now - PROC_WINDOW_MS) ?? list.at(-1);
 }
 
 export function meminfoData(): Record<string, unknown> {

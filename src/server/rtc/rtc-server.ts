@@ -330,8 +330,14 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     return s;
   }
 
+  /** called when an idle stream is dropped (the stats keep its bytes in the vhost's totals) */
+  onStreamGone: ((stream: RtcStream) => void) | undefined;
+
   release(stream: RtcStream): void {
-    if (this.streams.get(stream.key) === stream && stream.idle) this.streams.delete(stream.key);
+    if (this.streams.get(stream.key) === stream && stream.idle) {
+      this.streams.delete(stream.key);
+      this.onStreamGone?.(stream);
+    }
   }
 
   /** The candidates for an answer: the configured ones, plus the API's host when it is an IP and candidate is `*` (SRS's api_as_candidates). */
