@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import dtls from 'werift-dtls/lib/dtls/src/index.js';
+import { ALERT_ILLEGAL_PARAMETER, alertRecord, badHandshakeRecord, renumberEpoch0, type Epoch0Counter } from '../../protocol/rtc/dtls-record.js';
 
 const { CipherContext, DtlsServer } = dtls;
 type DtlsServerT = InstanceType<typeof DtlsServer>;
@@ -55,15 +56,22 @@ export class DtlsEndpoint {
     close: () => Promise<void>;
   };
   private done = false;
+  /** our epoch-0 record numbers: werift reuses one per flight and resends flights unchanged (dtls-record.ts) */
+  private readonly seq0: Epoch0Counter = { next: 0 };
+  private readonly events: DtlsEvents;
 
   constructor(cert: DtlsCertificate, events: DtlsEvents) {
+    this.events = events;
     this.transport = {
       type: 'udp',
       address: { address: '0.0.0.0', port: 0, family: 'IPv4' },
       closed: false,
       onData: () => undefined,
       send: async (data: Buffer) => {
-        if (!this.transport.closed) events.send(data);
+        if (this.transport.closed) return;
+        const out = Buffer.from(data);
+        renumberEpoch0(out, this.seq0);
+        events.send(out);
       },
       close: async () => {
         this.transport.closed = true;
@@ -98,6 +106,15 @@ export class DtlsEndpoint {
   /** A DTLS datagram from the peer. */
   receive(buf: Buffer): void {
     if (this.transport.closed) return;
+    // a handshake message whose lengths contradict each other ends the handshake with a fatal alert, as
+    // OpenSSL (SRS) does; werift-dtls would wait for the peer's retransmissions instead
+    const bad = this.done ? undefined : badHandshakeRecord(buf);
+    if (bad) {
+      this.events.send(alertRecord(ALERT_ILLEGAL_PARAMETER, this.seq0.next++));
+      this.done = true;
+      this.events.failed(new Error(`malformed handshake from the peer (${bad}), sent a fatal illegal_parameter alert`));
+      return;
+    }
     try {
       this.transport.onData(buf, undefined);
     } catch {
