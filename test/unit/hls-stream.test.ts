@@ -28,7 +28,8 @@ function logger(): Logger & { warnings: string[] } {
 function config(dir: string, over: Partial<HlsConfig> = {}): HlsConfig {
   return {
     enabled: true, fragment: 2, tdRatio: 1, aofRatio: 2.1, window: 60, path: dir, m3u8File: '[app]/[stream].m3u8', tsFile: '[app]/[stream]-[seq].ts',
-    tsFloor: false, entryPrefix: '', cleanup: true, dispose: 0, waitKeyframe: true, dtsDirectly: true, ...over,
+    tsFloor: false, entryPrefix: '', cleanup: true, dispose: 0, waitKeyframe: true, dtsDirectly: true,
+    keys: false, fragmentsPerKey: 5, keyFile: '[app]/[stream]-[seq].key', keyFilePath: dir, keyUrl: '', nbNotify: 64, ...over,
   };
 }
 

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hookBody, HttpHooks, judgeAnswer, streamUrl, type HookClient } from '../../src/server/hooks/http-hooks.js';
+import { hlsNotifyUrl, hookBody, HttpHooks, judgeAnswer, streamUrl, type HookClient } from '../../src/server/hooks/http-hooks.js';
 import { loadConfig } from '../../src/server/config/index.js';
 import type { HttpHooksConfig } from '../../src/server/config/hooks.js';
 import { resolveServerId, serverIdPath } from '../../src/server/server-id.js';
@@ -60,10 +60,16 @@ const ids = { serverId: 'vid-server', serviceId: 'svc' };
 
 function hooksWith(urls: Partial<HttpHooksConfig['urls']>, enabled = true): HttpHooksConfig {
   const all = { on_connect: [], on_close: [], on_publish: [], on_unpublish: [], on_play: [], on_stop: [], on_dvr: [], on_hls: [], ...urls };
-  return { enabled, urls: all };
+  return { enabled, urls: all, hlsNotify: [] };
 }
 
 describe('http hooks: bodies and answers', () => {
+  it('on_hls_notify URLs: SRS variables replaced; a ts_url on http(s) is fetched as it is', () => {
+    const v = { serverId: 'vid-s', serviceId: 'svc', app: 'live', stream: 's', tsUrl: 's-3.ts', param: '?token=abc' };
+    expect(hlsNotifyUrl('http://127.0.0.1:8085/api/v1/hls/[server_id]/[service_id]/[app]/[stream]/[ts_url][param]', v)).toBe('http://127.0.0.1:8085/api/v1/hls/vid-s/svc/live/s/s-3.ts?token=abc');
+    expect(hlsNotifyUrl('http://127.0.0.1:8085/n/[ts_url]', { ...v, tsUrl: 'https://cdn.example/live/s-3.ts' })).toBe('https://cdn.example/live/s-3.ts');
+  });
+
   it('bodies carry SRS fields in SRS order', () => {
     expect(Object.keys(hookBody('on_connect', ids, client))).toEqual(['server_id', 'service_id', 'action', 'client_id', 'ip', 'vhost', 'app', 'stream', 'param', 'tcUrl', 'pageUrl']);
     expect(Object.keys(hookBody('on_publish', ids, client))).toEqual(['server_id', 'service_id', 'action', 'client_id', 'ip', 'vhost', 'app', 'tcUrl', 'stream', 'param', 'stream_url', 'stream_id']);
@@ -151,7 +157,8 @@ vhost __defaultVhost__ {
     expect(h.enabled).toBe(true);
     expect(h.urls.on_publish).toEqual(['http://127.0.0.1:8085/api/v1/streams', 'http://127.0.0.1:8086/b']);
     expect(h.urls.on_play).toEqual(['http://127.0.0.1:8085/api/v1/sessions']);
-    expect(c.warnings.some((w) => w.includes('on_hls_notify is not implemented'))).toBe(true);
+    expect(h.hlsNotify).toEqual(['http://127.0.0.1:8085/notify']);
+    expect(c.warnings.some((w) => w.includes('on_hls_notify'))).toBe(false);
     const e = loadConfig({ envOnly: true, env: { SRS_VHOST_HTTP_HOOKS_ENABLED: 'on', SRS_VHOST_HTTP_HOOKS_ON_CONNECT: 'http://127.0.0.1:1/a http://127.0.0.1:1/b' } });
     expect(e.vhosts[0]!.httpHooks.enabled).toBe(true);
     expect(e.vhosts[0]!.httpHooks.urls.on_connect).toEqual(['http://127.0.0.1:1/a', 'http://127.0.0.1:1/b']);

@@ -14,14 +14,20 @@ export interface HttpHooksConfig {
   enabled: boolean;
   /** event → URLs, in the config's order */
   urls: Record<HookEvent, string[]>;
+  /**
+   * on_hls_notify: URL templates ([server_id] [service_id] [app] [stream] [ts_url] [param]) fetched
+   * with a GET per HLS segment, reading at most hls_nb_notify bytes of the answer (a CDN prefetch)
+   */
+  hlsNotify: string[];
 }
 
-/** The http_hooks directives srsx calls (on_hls_notify, SRS's GET per segment, gets the "not implemented" warning). */
-export const HOOKS_IMPLEMENTED = new Set<string>(['enabled', ...HOOK_EVENTS]);
+/** The http_hooks directives srsx calls. */
+export const HOOKS_IMPLEMENTED = new Set<string>(['enabled', ...HOOK_EVENTS, 'on_hls_notify']);
 
 export const HttpHooksConfigSchema = z.object({
   enabled: z.boolean(),
   urls: z.object(Object.fromEntries(HOOK_EVENTS.map((e) => [e, z.array(z.string().url())])) as Record<HookEvent, z.ZodArray<z.ZodString>>),
+  hlsNotify: z.array(z.string().min(1)),
 }) satisfies z.ZodType<HttpHooksConfig>;
 
 export function buildHttpHooks(vhost: Directive, env: Env): HttpHooksConfig {
@@ -34,5 +40,7 @@ export function buildHttpHooks(vhost: Directive, env: Env): HttpHooksConfig {
     const fromEnv = envValue(env, `srs.vhost.http_hooks.${e}`);
     urls[e] = fromEnv ? fromEnv.split(/\s+/).filter(Boolean) : [...(child(block, e)?.args ?? [])];
   }
-  return { enabled, urls };
+  const notifyEnv = envValue(env, 'srs.vhost.http_hooks.on_hls_notify');
+  const hlsNotify = notifyEnv ? notifyEnv.split(/\s+/).filter(Boolean) : [...(child(block, 'on_hls_notify')?.args ?? [])];
+  return { enabled, urls, hlsNotify };
 }

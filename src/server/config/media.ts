@@ -26,6 +26,16 @@ export interface HlsConfig {
   dispose: number;
   waitKeyframe: boolean;
   dtsDirectly: boolean;
+  /** AES-128 segments (hls_keys): a new random key every fragmentsPerKey segments */
+  keys: boolean;
+  fragmentsPerKey: number;
+  /** key file name template ([vhost] [app] [stream] [seq]) under keyFilePath */
+  keyFile: string;
+  keyFilePath: string;
+  /** prefix of the key URI in the playlist; '' names the key relative to the playlist */
+  keyUrl: string;
+  /** bytes read of each segment by http_hooks.on_hls_notify */
+  nbNotify: number;
 }
 
 export interface DvrConfig {
@@ -55,6 +65,12 @@ export const HlsConfigSchema = z.object({
   dispose: z.number().min(0),
   waitKeyframe: z.boolean(),
   dtsDirectly: z.boolean(),
+  keys: z.boolean(),
+  fragmentsPerKey: z.number().int().positive(),
+  keyFile: z.string().min(1),
+  keyFilePath: z.string().min(1),
+  keyUrl: z.string(),
+  nbNotify: z.number().int().min(0),
 }) satisfies z.ZodType<HlsConfig>;
 
 export const DvrConfigSchema = z.object({
@@ -71,6 +87,7 @@ export const DvrConfigSchema = z.object({
 export const HLS_IMPLEMENTED = new Set([
   'enabled', 'hls_fragment', 'hls_td_ratio', 'hls_aof_ratio', 'hls_window', 'hls_path', 'hls_m3u8_file', 'hls_ts_file',
   'hls_ts_floor', 'hls_entry_prefix', 'hls_cleanup', 'hls_dispose', 'hls_wait_keyframe', 'hls_dts_directly',
+  'hls_keys', 'hls_fragments_per_key', 'hls_key_file', 'hls_key_file_path', 'hls_key_url', 'hls_nb_notify',
 ]);
 export const DVR_IMPLEMENTED = new Set(['enabled', 'dvr_apply', 'dvr_plan', 'dvr_path', 'dvr_duration', 'dvr_wait_keyframe', 'time_jitter']);
 
@@ -98,19 +115,26 @@ function number(src: Src | undefined, dflt: number, opts: { min?: number; positi
   return n;
 }
 
+function integer(src: Src | undefined, dflt: number, min: number): number {
+  if (!src) return dflt;
+  if (!/^\d+$/.test(src.value) || Number(src.value) < min) bad(src, `expected a whole number of at least ${min}`);
+  return Number(src.value);
+}
+
 const on = (s: Src | undefined, dflt: boolean) => (s ? s.value === 'on' : dflt);
 const notOff = (s: Src | undefined, dflt: boolean) => (s ? s.value !== 'off' : dflt);
 
 export function buildHls(vhost: Directive, env: Env): HlsConfig {
   const h = child(vhost, 'hls');
   const get = (name: string) => read(env, `srs.vhost.hls.${name}`, child(h, name));
+  const hlsPath = get('hls_path')?.value ?? './objs/nginx/html';
   return {
     enabled: on(read(env, 'srs.vhost.hls.enabled', child(h, 'enabled')), false),
     fragment: number(get('hls_fragment'), 10, { positive: true }),
     tdRatio: number(get('hls_td_ratio'), 1.0, { positive: true }),
     aofRatio: number(get('hls_aof_ratio'), 2.1, { positive: true }),
     window: number(get('hls_window'), 60, { positive: true }),
-    path: get('hls_path')?.value ?? './objs/nginx/html',
+    path: hlsPath,
     m3u8File: get('hls_m3u8_file')?.value ?? '[app]/[stream].m3u8',
     tsFile: get('hls_ts_file')?.value ?? '[app]/[stream]-[seq].ts',
     tsFloor: on(get('hls_ts_floor'), false),
@@ -119,6 +143,12 @@ export function buildHls(vhost: Directive, env: Env): HlsConfig {
     dispose: number(get('hls_dispose'), 120),
     waitKeyframe: notOff(get('hls_wait_keyframe'), true),
     dtsDirectly: notOff(get('hls_dts_directly'), true),
+    keys: on(get('hls_keys'), false),
+    fragmentsPerKey: integer(get('hls_fragments_per_key'), 5, 1),
+    keyFile: get('hls_key_file')?.value ?? '[app]/[stream]-[seq].key',
+    keyFilePath: get('hls_key_file_path')?.value ?? hlsPath,
+    keyUrl: get('hls_key_url')?.value ?? '',
+    nbNotify: integer(get('hls_nb_notify'), 64, 0),
   };
 }
 

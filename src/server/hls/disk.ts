@@ -24,22 +24,26 @@ export class DiskQueue {
     return this.pendingBytes > this.maxBytes || this.pendingJobs > this.maxJobs;
   }
 
-  /** Runs `job` after every job queued before it; `bytes` counts toward the backlog until it ends. */
-  run(what: string, job: () => Promise<void>, bytes = 0): Promise<void> {
+  /**
+   * Runs `job` after every job queued before it; `bytes` counts toward the backlog until it ends.
+   * Resolves true when the job succeeded, false when it failed (counted and reported).
+   */
+  run(what: string, job: () => Promise<void>, bytes = 0): Promise<boolean> {
     this.pendingJobs++;
     this.pendingBytes += bytes;
     const p = this.tail.then(job).then(
-      () => undefined,
+      () => true,
       (err: unknown) => {
         this.errors++;
         this.lastError = `${what}: ${(err as Error).message}`;
         this.onError(this.lastError);
+        return false;
       },
     ).finally(() => {
       this.pendingJobs--;
       this.pendingBytes -= bytes;
     });
-    this.tail = p;
+    this.tail = p.then(() => undefined);
     return p;
   }
 
@@ -56,27 +60,26 @@ export class DiskQueue {
   }
 
   /** Writes `parts` to `file` through `file.tmp` and a rename, so a reader never sees half a file. */
-  writeAtomic(file: string, parts: Buffer[], what = file): Promise<void> {
+  writeAtomic(file: string, parts: Buffer[], what = file): Promise<boolean> {
     let size = 0;
     for (const p of parts) size += p.length;
-    return this.run(
-      `write ${what}`,
-      async () => {
-        await this.mkdirFor(file);
-        const tmp = `${file}.tmp`;
-        const fh = await fs.promises.open(tmp, 'w');
-        try {
-          await writeAll(fh, parts);
-        } finally {
-          await fh.close();
-        }
-        await fs.promises.rename(tmp, file);
-      },
-      size,
-    );
+    return this.run(`write ${what}`, () => this.writeNow(file, parts), size);
   }
 
-  unlink(file: string): Promise<void> {
+  /** The work of writeAtomic, for a job already running in the queue. */
+  async writeNow(file: string, parts: Buffer[]): Promise<void> {
+    await this.mkdirFor(file);
+    const tmp = `${file}.tmp`;
+    const fh = await fs.promises.open(tmp, 'w');
+    try {
+      await writeAll(fh, parts);
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
+  }
+
+  unlink(file: string): Promise<boolean> {
     return this.run(`remove ${file}`, async () => {
       await fs.promises.unlink(file).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;

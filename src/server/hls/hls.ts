@@ -5,6 +5,7 @@
  * written asynchronously through temp files and renames. A publisher that comes back continues
  * the sequence numbers with #EXT-X-DISCONTINUITY; hls_dispose removes the files after it left.
  */
+import { createCipheriv, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { FlvTsMuxer } from '../../protocol/mpegts/muxer.js';
 import { MessageType } from '../../protocol/rtmp/message.js';
@@ -33,6 +34,38 @@ export interface HlsSegment {
   file: string;
   durationMs: number;
   discontinuity: boolean;
+  /** hls_keys: the AES-128 key that encrypted the segment (IV: the sequence number) */
+  key?: HlsKey;
+  /** its file (or key) could not be written: not in any playlist */
+  failed?: boolean;
+}
+
+/** One AES-128 key of hls_keys, used by hls_fragments_per_key segments in a row. */
+export interface HlsKey {
+  /** the sequence number of its first segment (its file name's [seq]) */
+  seq: number;
+  bytes: Buffer;
+  /** what the playlist names */
+  uri: string;
+  /** absolute file path */
+  file: string;
+  /** resolves false when the key file could not be written */
+  written?: Promise<boolean>;
+}
+
+/** The IV of a segment: its sequence number as a 128-bit big-endian integer (the HLS default). */
+export function segmentIv(seq: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeBigUInt64BE(BigInt(seq), 8);
+  return iv;
+}
+
+/** AES-128-CBC with PKCS7 padding over the whole segment, as HLS's METHOD=AES-128 wants. */
+export function encryptSegment(parts: Buffer[], key: Buffer, seq: number): Buffer[] {
+  const c = createCipheriv('aes-128-cbc', key, segmentIv(seq));
+  const out = parts.map((p) => c.update(p));
+  out.push(c.final());
+  return out;
 }
 
 interface OpenSegment {
@@ -55,7 +88,21 @@ export interface HlsStreamStats {
   segments: number;
   lastSegment: HlsSegment | undefined;
   droppedSegments: number;
+  /** segments not published: a file could not be written */
+  writeErrors: number;
   diskErrors: number;
+  lastError: string | undefined;
+  keys: boolean;
+}
+
+/** Counters since the server started (every stream's, disposed ones included). */
+export interface HlsTotals {
+  /** segments written and named in a playlist */
+  segments: number;
+  /** segments not published because a file (segment, key or playlist) could not be written */
+  writeErrors: number;
+  /** segments dropped because the disk was too slow */
+  dropped: number;
 }
 
 export function formatPlaylist(segments: readonly HlsSegment[], maxTdSeconds: number): string {
@@ -66,6 +113,9 @@ export function formatPlaylist(segments: readonly HlsSegment[], maxTdSeconds: nu
   const lines = ['#EXTM3U', '#EXT-X-VERSION:3', `#EXT-X-MEDIA-SEQUENCE:${segments[0]!.seq}`, `#EXT-X-TARGETDURATION:${target}`];
   for (const s of segments) {
     if (s.discontinuity) lines.push('#EXT-X-DISCONTINUITY');
+    // the IV is explicit: a segment dropped on a slow disk leaves a gap in the numbers, so the
+    // playlist position would no longer give the sequence number a client derives the IV from
+    if (s.key) lines.push(`#EXT-X-KEY:METHOD=AES-128,URI="${s.key.uri}",IV=0x${segmentIv(s.seq).toString('hex')}`);
     lines.push(`#EXTINF:${(s.durationMs / 1000).toFixed(3)}, no desc`, s.uri);
   }
   return lines.join('\n') + '\n';
@@ -104,8 +154,15 @@ export function segmentUri(tsRelPath: string, m3u8RelPath: string, entryPrefix: 
 
 /** One stream's HLS: lives from the first publish until hls_dispose after the last one. */
 export class HlsStream implements SourceTap {
-  /** each segment written, with the source publishing it (the http hook on_hls) */
-  onSegment?: (seg: HlsSegment, source: LiveSource | undefined) => void;
+  /**
+   * each segment written and in the playlist, with the source publishing it when it was cut and
+   * what `capture` said about that source then (the http hooks on_hls, on_hls_notify: the publisher
+   * may have left by the time the files are on disk)
+   */
+  onSegment?: (seg: HlsSegment, source: LiveSource | undefined, captured: unknown) => void;
+  capture?: (source: LiveSource) => unknown;
+  /** each segment whose file (or key file) could not be written */
+  onWriteError?: (seg: HlsSegment) => void;
   readonly segments: HlsSegment[] = [];
   private current: OpenSegment | undefined;
   private nextSeq = 0;
@@ -117,6 +174,9 @@ export class HlsStream implements SourceTap {
   private deviation = 0;
   private disposeTimer: NodeJS.Timeout | undefined;
   droppedSegments = 0;
+  /** segments whose files could not be written (counted once per segment) */
+  writeErrors = 0;
+  private aesKey: HlsKey | undefined;
   readonly disk: DiskQueue;
   readonly m3u8Rel: string;
   readonly m3u8File: string;
@@ -127,6 +187,8 @@ export class HlsStream implements SourceTap {
     private readonly log: Logger,
     private readonly onDisposed: (s: HlsStream) => void,
     private readonly cwd = process.cwd(),
+    /** the server's counters since start (the exporter's), shared by every stream */
+    private readonly totals: HlsTotals = { segments: 0, writeErrors: 0, dropped: 0 },
   ) {
     this.muxer = new FlvTsMuxer({ dtsDirectly: cfg.dtsDirectly });
     this.disk = new DiskQueue((what) => log.warn(`hls ${this.key}: ${what}`));
@@ -136,6 +198,10 @@ export class HlsStream implements SourceTap {
 
   get key(): string {
     return `${this.names.vhost}/${this.names.app}/${this.names.stream}`;
+  }
+
+  get config(): HlsConfig {
+    return this.cfg;
   }
 
   get publishing(): boolean {
@@ -256,6 +322,7 @@ export class HlsStream implements SourceTap {
     }
     if (this.disk.backlogged) {
       this.droppedSegments++;
+      this.totals.dropped++;
       this.discontinuityNext = true;
       this.log.warn(`hls ${this.key}: disk too slow (${this.disk.pendingJobs} writes, ${this.disk.pendingBytes} bytes pending): segment ${c.seq} dropped`);
       return;
@@ -268,13 +335,79 @@ export class HlsStream implements SourceTap {
       durationMs,
       discontinuity: c.discontinuity,
     };
+    let parts = c.parts;
+    if (this.cfg.keys) {
+      seg.key = this.keyFor(c.seq);
+      parts = encryptSegment(parts, seg.key.bytes, c.seq);
+    }
     this.segments.push(seg);
     const expired = shrinkWindow(this.segments, this.cfg.window * 1000);
-    const playlist = formatPlaylist(this.segments, this.maxTd);
-    this.disk.writeAtomic(seg.file, c.parts, `segment ${seg.file}`);
-    this.onSegment?.(seg, this.source);
-    this.disk.writeAtomic(this.m3u8File, [Buffer.from(playlist)], `playlist ${this.m3u8File}`);
-    if (this.cfg.cleanup) for (const e of expired) this.disk.unlink(e.file);
+    const window = [...this.segments];
+    // the key and segment files are on disk before a playlist names them: the playlist job runs
+    // after them in the queue, and leaves out a segment (or key) that could not be written
+    const keyOk = seg.key?.written ?? Promise.resolve(true);
+    const source = this.source;
+    const captured = source ? this.capture?.(source) : undefined;
+    const segOk = this.disk.writeAtomic(seg.file, parts, `segment ${seg.file}`);
+    let playlistBytes = 0;
+    for (const s of window) playlistBytes += 64 + s.uri.length;
+    this.disk.run(
+      `write playlist ${this.m3u8File}`,
+      async () => {
+        if (!(await keyOk) || !(await segOk)) {
+          seg.failed = true;
+          this.writeErrors++;
+          this.totals.writeErrors++;
+          const i = this.segments.indexOf(seg);
+          if (i >= 0) this.segments.splice(i, 1);
+          if (seg.key && this.aesKey === seg.key) this.aesKey = undefined; // a new key (and file) for the next segment
+          this.discontinuityNext = true;
+          this.log.warn(`hls ${this.key}: segment ${seg.seq} not written (${this.disk.lastError ?? 'disk error'}); left out of the playlist`);
+          this.onWriteError?.(seg);
+        }
+        if (seg.failed) return;
+        try {
+          await this.disk.writeNow(this.m3u8File, [Buffer.from(formatPlaylist(window.filter((s) => !s.failed), this.maxTd))]);
+        } catch (err) {
+          this.writeErrors++; // the segment is on disk, but no playlist names it
+          this.totals.writeErrors++;
+          this.onWriteError?.(seg);
+          throw err;
+        }
+        this.totals.segments++;
+        this.onSegment?.(seg, source, captured);
+      },
+      playlistBytes,
+    );
+    if (this.cfg.cleanup) {
+      for (const e of expired) this.disk.unlink(e.file);
+      this.removeUnusedKeys(expired);
+    }
+  }
+
+  /** The key of segment `seq`: a new one (file written first) every hls_fragments_per_key segments. */
+  private keyFor(seq: number): HlsKey {
+    const k = this.aesKey;
+    if (k && seq % this.cfg.fragmentsPerKey !== 0 && seq > k.seq && seq - k.seq < this.cfg.fragmentsPerKey) return k;
+    const rel = buildStreamPath(this.cfg.keyFile, this.names).replaceAll('[seq]', String(seq));
+    const key: HlsKey = {
+      seq,
+      bytes: randomBytes(16),
+      uri: this.cfg.keyUrl !== '' ? this.cfg.keyUrl + rel : segmentUri(rel, this.m3u8Rel, ''),
+      file: path.resolve(this.cwd, this.cfg.keyFilePath, rel),
+    };
+    key.written = this.disk.writeAtomic(key.file, [key.bytes], `key ${key.file}`);
+    this.aesKey = key;
+    return key;
+  }
+
+  /** Removes the key files no segment of the window (nor the next segment) uses any more. */
+  private removeUnusedKeys(expired: HlsSegment[]): void {
+    const used = new Set<HlsKey | undefined>(this.segments.map((s) => s.key));
+    used.add(this.aesKey);
+    const gone = new Set<HlsKey>();
+    for (const e of expired) if (e.key && !used.has(e.key)) gone.add(e.key);
+    for (const k of gone) this.disk.unlink(k.file);
   }
 
   onUnpublish(): void {
@@ -295,7 +428,14 @@ export class HlsStream implements SourceTap {
     if (this.source) return; // published again
     this.log.trace(`hls ${this.key}: dispose after ${this.cfg.dispose}s without a publisher`);
     this.disk.unlink(this.m3u8File);
-    for (const s of this.segments.splice(0)) this.disk.unlink(s.file);
+    const keys = new Set<HlsKey>();
+    for (const s of this.segments.splice(0)) {
+      this.disk.unlink(s.file);
+      if (s.key) keys.add(s.key);
+    }
+    if (this.aesKey) keys.add(this.aesKey);
+    this.aesKey = undefined;
+    for (const k of keys) this.disk.unlink(k.file);
     this.onDisposed(this);
   }
 
@@ -315,7 +455,10 @@ export class HlsStream implements SourceTap {
       segments: this.segments.length,
       lastSegment: this.segments.at(-1),
       droppedSegments: this.droppedSegments,
+      writeErrors: this.writeErrors,
       diskErrors: this.disk.errors,
+      lastError: this.disk.lastError,
+      keys: this.cfg.keys,
     };
   }
 }
@@ -323,9 +466,11 @@ export class HlsStream implements SourceTap {
 /** Every stream's HLS on a server: starts on publish when the vhost has hls enabled. */
 export class HlsManager {
   private readonly streams = new Map<string, HlsStream>();
+  readonly totals: HlsTotals = { segments: 0, writeErrors: 0, dropped: 0 };
 
-  /** each segment written (the http hook on_hls) */
-  onSegment?: (stream: HlsStream, seg: HlsSegment, source: LiveSource | undefined) => void;
+  /** each segment written (the http hooks on_hls, on_hls_notify), with what `capture` said when it was cut */
+  onSegment?: (stream: HlsStream, seg: HlsSegment, source: LiveSource | undefined, captured: unknown) => void;
+  capture?: (source: LiveSource) => unknown;
 
   constructor(private readonly log: Logger) {}
 
@@ -337,9 +482,10 @@ export class HlsManager {
     if (!s) {
       s = new HlsStream({ vhost: source.vhost, app: source.app, stream: source.name }, cfg, this.log, (d) => {
         if (this.streams.get(d.key) === d) this.streams.delete(d.key);
-      });
+      }, process.cwd(), this.totals);
       const stream = s;
-      s.onSegment = (seg, src) => this.onSegment?.(stream, seg, src);
+      s.onSegment = (seg, src, captured) => this.onSegment?.(stream, seg, src, captured);
+      s.capture = (src) => this.capture?.(src);
       this.streams.set(key, s);
     }
     s.attach(source, cfg);

@@ -8,7 +8,7 @@ import { DvrManager } from '../dvr/dvr.js';
 import { compileTsMounts, serveTsPlayer, type TsMount } from '../http/ts-mount.js';
 import { HlsManager } from './hls.js';
 import path from 'node:path';
-import type { HttpHooks } from '../hooks/http-hooks.js';
+import type { HookClient, HttpHooks } from '../hooks/http-hooks.js';
 
 /**
  * What the server makes of a published stream besides relaying it: HLS, DVR and the
@@ -48,8 +48,12 @@ export class MediaOutputs {
       return r.startsWith('..') ? p : `./${r}`;
     };
     this.dvr.onFile = (source, file) => hooks.notifyFile(hooksOf(source.vhost), 'on_dvr', source, { cwd: process.cwd(), file: rel(file) });
-    this.hls.onSegment = (stream, seg, source) => {
+    // the publisher as it was when the segment was cut (it may have left once the files are written)
+    this.hls.capture = (source) => hooks.publisherOf(source.id);
+    this.hls.onSegment = (stream, seg, source, captured) => {
       if (!source) return;
+      const publisher = captured as HookClient | undefined;
+      hooks.notifyHls(hooksOf(source.vhost), source, seg.uri, stream.config.nbNotify, publisher);
       const m3u8Url = stream.m3u8Rel;
       const dir = m3u8Url.includes('/') ? m3u8Url.slice(0, m3u8Url.lastIndexOf('/') + 1) : '';
       hooks.notifyFile(hooksOf(source.vhost), 'on_hls', source, {
@@ -60,7 +64,7 @@ export class MediaOutputs {
         m3u8: rel(stream.m3u8File),
         m3u8_url: m3u8Url,
         seq_no: seg.seq,
-      });
+      }, publisher);
     };
   }
 

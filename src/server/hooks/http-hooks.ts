@@ -159,6 +159,80 @@ export function postJson(url: string, body: string, timeoutMs: number): Promise<
   });
 }
 
+/** SRS's timeout of an on_hls_notify GET */
+export const HLS_NOTIFY_TIMEOUT_MS = 10_000;
+
+/**
+ * SRS's on_hls_notify URL: [server_id] [service_id] [app] [stream] [ts_url] [param] replaced; a
+ * ts_url that is itself an http(s) URL (hls_entry_prefix on a CDN) is fetched as it is.
+ */
+export function hlsNotifyUrl(template: string, v: { serverId: string; serviceId: string; app: string; stream: string; tsUrl: string; param: string }): string {
+  if (/^https?:\/\//.test(v.tsUrl)) template = v.tsUrl;
+  return template
+    .replaceAll('[server_id]', v.serverId)
+    .replaceAll('[service_id]', v.serviceId)
+    .replaceAll('[app]', v.app)
+    .replaceAll('[stream]', v.stream)
+    .replaceAll('[ts_url]', v.tsUrl)
+    .replaceAll('[param]', v.param);
+}
+
+/**
+ * A GET that reads at most `maxBytes` of the answer, then closes the connection (SRS's
+ * on_hls_notify: the CDN fetches the segment, the server does not want it). Resolves the status
+ * and the bytes read; rejects on network errors and the timeout.
+ */
+export function getPrefix(url: string, maxBytes: number, timeoutMs: number): Promise<{ status: number; read: number }> {
+  return new Promise((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(new Error(`not a URL: ${url}`));
+      return;
+    }
+    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
+    if (!mod) {
+      reject(new Error(`unsupported scheme ${u.protocol}`));
+      return;
+    }
+    const req = mod.request(u, { method: 'GET', headers: { Connection: 'close' }, timeout: timeoutMs });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref?.();
+    let settled = false;
+    const done = (status: number, read: number) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ status, read });
+      req.destroy();
+    };
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    });
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      let n = 0;
+      if (maxBytes <= 0) {
+        done(status, 0);
+        return;
+      }
+      res.on('data', (d: Buffer) => {
+        n += d.length;
+        if (n >= maxBytes) done(status, Math.min(n, maxBytes));
+      });
+      res.on('end', () => done(status, n));
+      res.on('error', () => done(status, Math.min(n, maxBytes)));
+    });
+    req.end();
+  });
+}
+
 /** The events whose failure denies the client. */
 const DECIDING = new Set<HookEvent>(['on_connect', 'on_publish', 'on_play']);
 
@@ -211,17 +285,50 @@ export class HttpHooks {
     this.publishers.set(sourceId, { ...client, streamId: sourceId });
   }
 
+  /** The publisher of a source now (undefined when none): on_hls of a segment cut before it left. */
+  publisherOf(sourceId: string): HookClient | undefined {
+    return this.publishers.get(sourceId);
+  }
+
   clearPublisher(sourceId: string, clientId: string): void {
     if (this.publishers.get(sourceId)?.clientId === clientId) this.publishers.delete(sourceId);
   }
 
   /** on_dvr / on_hls for a source's file: described by its publisher (a source without one is described by its names). */
-  notifyFile(hooks: HttpHooksConfig | undefined, event: 'on_dvr' | 'on_hls', source: { id: string; vhost: string; app: string; name: string }, extra: Record<string, unknown>): void {
+  notifyFile(
+    hooks: HttpHooksConfig | undefined,
+    event: 'on_dvr' | 'on_hls',
+    source: { id: string; vhost: string; app: string; name: string },
+    extra: Record<string, unknown>,
+    publisher?: HookClient,
+  ): void {
     if (!HttpHooks.wants(hooks, event)) return;
-    const c = this.publishers.get(source.id) ?? {
+    const c = publisher ?? this.publishers.get(source.id) ?? {
       clientId: '', ip: '', vhost: source.vhost, app: source.app, stream: source.name, param: '', tcUrl: `rtmp://${source.vhost}/${source.app}`, streamId: source.id,
     };
     this.notify(hooks, event, { ...c, stream: source.name }, extra);
+  }
+
+  /**
+   * on_hls_notify for one segment: each URL fetched in order with a GET reading at most
+   * `nbNotify` bytes (SRS: hls_nb_notify); failures are logged and ignored, as SRS.
+   */
+  notifyHls(hooks: HttpHooksConfig | undefined, source: { id: string; vhost: string; app: string; name: string }, tsUrl: string, nbNotify: number, publisher?: HookClient): void {
+    if (!hooks?.enabled || hooks.hlsNotify.length === 0) return;
+    const ids = this.ids();
+    const param = (publisher ?? this.publishers.get(source.id))?.param ?? '';
+    const urls = hooks.hlsNotify.map((t) => hlsNotifyUrl(t, { ...ids, app: source.app, stream: source.name, tsUrl, param }));
+    void (async () => {
+      for (const url of urls) {
+        const t0 = Date.now();
+        try {
+          const r = await getPrefix(url, nbNotify, HLS_NOTIFY_TIMEOUT_MS);
+          this.log.trace(`http hook on_hls_notify ${url}: status=${r.status} read=${r.read}B spent=${Date.now() - t0}ms`);
+        } catch (err) {
+          this.log.warn(`http hook on_hls_notify ${url} failed (ignored, as SRS): ${(err as Error).message}`);
+        }
+      }
+    })();
   }
 
   /** A notification, fire and forget (never throws, never rejects). */
