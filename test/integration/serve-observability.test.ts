@@ -145,6 +145,25 @@ describe('srsx serve: numbers and logs for the operator', () => {
     }
   }, 30_000);
 
+  it('srs_clients_errs_total counts a connection that ended in an error, not one the peer closed', async () => {
+    const exporter = await freePort();
+    const server = started.add(await startServer({ extra: `exporter { enabled on; listen ${exporter}; }` }));
+    const scrape = async () => metric(await (await fetch(`http://127.0.0.1:${exporter}/metrics`)).text(), 'srs_clients_errs_total');
+    expect(await scrape()).toBe(0);
+    const talk = (data: string | undefined) => new Promise<void>((resolve) => {
+      const c = net.connect(server.rtmp, '127.0.0.1', () => (data === undefined ? c.end() : c.write(data)));
+      c.on('error', () => {});
+      c.on('close', () => resolve());
+      if (data !== undefined) c.on('data', () => {});
+    });
+    await talk(undefined); // opens and closes: the peer's own close
+    await talk('GET / HTTP/1.1\r\nHost: x\r\n\r\n' + 'x'.repeat(1600)); // not RTMP: a protocol error, closed by the server
+    await until('two closes logged', () => (server.log().match(/RTMP close: /g) ?? []).length >= 2);
+    expect(server.log()).toMatch(/RTMP close: protocol error: handshake: C0 version 71 is not RTMP 3/);
+    expect(await scrape()).toBe(1);
+    expect(metric(await (await fetch(`http://127.0.0.1:${exporter}/metrics`)).text(), 'srs_clients_total')).toBe(2);
+  }, 30_000);
+
   it('srs_log_tank file: the console says where the log goes', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srsx-logfile-'));
     const [rtmp, api] = [await freePort(), await freePort()];

@@ -38,6 +38,7 @@ export class ClientTable {
   /** kernel Send-Q per client id, from the last refreshSendQueues(); with when it started to grow */
   private readonly sendQueues = new Map<string, { bytes: number; growingSince?: number }>();
   totalAccepted = 0;
+  /** connections that ended in an error (protocol error, timeout, refused publish or play, …): srs_clients_errs_total */
   errors = 0;
 
   add(c: ClientRecord): void {

@@ -656,6 +656,8 @@ export class RtmpSession {
     this.held = undefined;
     if (this.vhost) this.notifyHook('on_close', this.hookClient(), { send_bytes: this.socket.bytesWritten, recv_bytes: this.socket.bytesRead });
     this.ctx.clients.remove(this.id);
+    // srs_clients_errs_total: every end but the peer's own close and a kick (SRS counts a client whose cycle ended in error)
+    if (!reason.startsWith('peer closed') && !reason.startsWith('kicked')) this.ctx.clients.errors++;
     // one line per connection, whatever ended it
     this.ctx.log.trace(`RTMP close: ${reason}; ${what}, ${((Date.now() - this.openedAt) / 1000).toFixed(1)} s, ` +
       `recv ${this.socket.bytesRead} bytes, sent ${this.socket.bytesWritten} bytes`, this.id);
