@@ -9,15 +9,19 @@ import { parseDuration } from './duration.js';
 
 /** The exit code of a command stopped by Ctrl-C, as a shell reports it (128 + SIGINT). */
 export const INTERRUPTED_EXIT = 130;
+/** ... and by SIGTERM (128 + 15). */
+export const TERMINATED_EXIT = 143;
 
 /**
- * An AbortSignal that Ctrl-C (SIGINT) or SIGTERM aborts, so a command can print what it did so far;
- * a second Ctrl-C exits at once. `done()` removes the handlers.
+ * An AbortSignal that Ctrl-C (SIGINT) or SIGTERM aborts, so a command can print what it did so far
+ * and exit 130 (143 for SIGTERM); a second signal exits at once. `done()` removes the handlers.
  */
-function interruptible(): { signal: AbortSignal; interrupted: () => boolean; done: () => void } {
+function interruptible(): { signal: AbortSignal; interrupted: () => boolean; exitCode: () => number; done: () => void } {
   const ctl = new AbortController();
-  const onSignal = () => {
-    if (ctl.signal.aborted) process.exit(INTERRUPTED_EXIT);
+  let code = INTERRUPTED_EXIT;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ctl.signal.aborted) process.exit(code);
+    code = sig === 'SIGTERM' ? TERMINATED_EXIT : INTERRUPTED_EXIT;
     if (process.stderr.isTTY) process.stderr.write('\n');
     ctl.abort();
   };
@@ -26,6 +30,7 @@ function interruptible(): { signal: AbortSignal; interrupted: () => boolean; don
   return {
     signal: ctl.signal,
     interrupted: () => ctl.signal.aborted,
+    exitCode: () => code,
     done: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -62,7 +67,7 @@ export function registerPublish(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .addHelpText('after', `
 The input must be FLV (convert others with ffmpeg -c copy -f flv): anything else exits 2 before
-connecting. Ctrl-C stops, prints the summary so far and exits 130.
+connecting. Ctrl-C stops, prints the summary so far and exits 130 (SIGTERM: 143).
 
 Examples:
   srsx publish --re in.flv rtmp://127.0.0.1/live/livestream
@@ -87,7 +92,7 @@ Examples:
         const summary = { url, file, tags: p.tags, bytes: p.bytes, streamSeconds: p.timestampMs / 1000, loops: p.loops, wallSeconds: (Date.now() - started) / 1000, ...(interrupted ? { endedBy: EndedBy.interrupted } : {}) };
         if (opts.json) printJson(summary);
         else process.stdout.write(renderFacts(summary, interrupted ? 'published (interrupted by Ctrl-C)' : 'published') + '\n');
-        if (interrupted) process.exitCode = INTERRUPTED_EXIT;
+        if (interrupted) process.exitCode = stop.exitCode();
       } catch (err) {
         if (err instanceof UserError) throw err;
         if (err instanceof NotFlvError) {
@@ -115,7 +120,7 @@ export function registerPlay(program: Command): void {
     .addHelpText('after', `
 Exit code: 0 media arrived; 1 the server refused the play (e.g. NetStream.Play.StreamNotFound) or
 sent no audio or video within --wait (a server that waits for a publisher, as SRS and srsx serve
-do, accepts the play of a stream nobody publishes); 130 Ctrl-C, after the summary so far.
+do, accepts the play of a stream nobody publishes); 130 Ctrl-C (143 SIGTERM), after the summary so far.
 
 Examples:
   srsx play rtmp://127.0.0.1/live/livestream --duration 30s
@@ -157,6 +162,6 @@ Examples:
       const summary = playSummary(s, opts.output);
       if (opts.json) printJson(summary);
       else process.stdout.write(renderFacts(summary, interrupted ? 'played (interrupted by Ctrl-C)' : 'played') + '\n');
-      if (interrupted) process.exitCode = INTERRUPTED_EXIT;
+      if (interrupted) process.exitCode = stop.exitCode();
     });
 }

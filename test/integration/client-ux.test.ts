@@ -194,5 +194,12 @@ describe('Ctrl-C on srsx publish / srsx play', () => {
     expect(play.stdout()).toMatch(/played \(interrupted by Ctrl-C\)/);
     expect(play.stdout()).toMatch(/video\s+│\s+0/);
     expect(play.stdout()).not.toMatch(/-1\b/);
+    // SIGTERM (a service manager, timeout(1)) the same, with 128 + 15
+    const term = srsx(['play', `rtmp://127.0.0.1:${server.rtmp}/live/empty`, '--duration', '60s', '--wait', '60s', '--json']);
+    started.add(term.child);
+    await sleep(1500);
+    term.child.kill('SIGTERM');
+    expect(await waitExit(term.child, 10_000)).toBe(143);
+    expect(JSON.parse(term.stdout())).toMatchObject({ video: 0, audio: 0, endedBy: 'interrupted' });
   }, 30_000);
 });
