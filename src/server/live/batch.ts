@@ -73,13 +73,18 @@ export class Batch {
 
   /** RTMP with audio/video deltas (time_jitter full|zero), serialised once per chunk size. */
   relative(chunkSize: number): RelativeChunks {
+    if (chunkSize === this.lastChunkSize) return this.lastRelative!; // every player of a server usually has the same
     let r = this.relativeBy.get(chunkSize);
     if (r === undefined) {
       r = serialiseRelative(this.messages, chunkSize);
       this.relativeBy.set(chunkSize, r);
     }
+    this.lastChunkSize = chunkSize;
+    this.lastRelative = r;
     return r;
   }
+  private lastChunkSize = -1;
+  private lastRelative: RelativeChunks | undefined;
 
   private encode(format: WireFormat, base: number): { bytes: Buffer; keyframeOffset: number } {
     if (this.jitter !== 'off' && format.kind === 'rtmp') return this.relative(format.chunkSize);
