@@ -89,3 +89,13 @@ ${viaNpm ? 'npm run bench    # runs srsx bench compare --quick, which is:\n' : '
 \`\`\`
 `;
 }
+
+/** In a report `--markdown` rewrites (docs/benchmarks.md via npm run bench), everything from this line on is kept. */
+export const KEPT_NOTES_MARKER = '<!-- notes: from here on, kept when `npm run bench` rewrites this file -->';
+
+/** The generated report, followed by the previous report's kept notes (from KEPT_NOTES_MARKER on), if it had any. */
+export function withKeptNotes(generated: string, previous: string | undefined): string {
+  const at = previous === undefined ? -1 : previous.indexOf(KEPT_NOTES_MARKER);
+  if (at < 0) return generated;
+  return `${generated.replace(/\n*$/, '\n\n')}${previous!.slice(at)}`;
+}

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { DEFAULT_READ_INTERVAL_MS, runLoad, type LoadReport } from '../bench/rtmp-load.js';
 import cliProgress from 'cli-progress';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { printJson, renderFacts, renderTable } from '../report/render.js';
 import { parseCount, parseDuration } from './duration.js';
@@ -163,7 +163,7 @@ rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and C
       const { runCompare } = await import('../bench/compare.js');
       const { benchStreamFile, flvBitrateKbps } = await import('../bench/stream-file.js');
       const { compareChartSvg } = await import('../bench/chart.js');
-      const { COMPARE_COLUMNS, COMPARE_COLUMNS_RTC, compareMarkdown, compareRtcMarkdown } = await import('../bench/compare-report.js');
+      const { COMPARE_COLUMNS, COMPARE_COLUMNS_RTC, compareMarkdown, compareRtcMarkdown, withKeptNotes } = await import('../bench/compare-report.js');
       const { rtcBenchStreamFile } = await import('../bench/stream-file.js');
       if (opts.rtc) {
         if (cmd.getOptionValueSource('clients') === 'default') opts.clients = '50,100,200';
@@ -205,7 +205,8 @@ rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and C
       if (opts.markdown) {
         const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
         const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` };
-        writeFileSync(opts.markdown, (opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick));
+        const previous = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : undefined;
+        writeFileSync(opts.markdown, withKeptNotes((opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick), previous));
       }
       if (opts.json) printJson(rows);
       else process.stdout.write(renderTable(rows, opts.rtc ? COMPARE_COLUMNS_RTC : COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json')}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
