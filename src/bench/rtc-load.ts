@@ -30,6 +30,8 @@ export interface RtcLoadOptions {
   verifyEvery?: number;
   /** a player not connected (DTLS done) within this is failed; default 10 s */
   connectTimeoutMs?: number;
+  /** announce this a=fingerprint instead of the players' certificate's (tests the server's check) */
+  offerFingerprint?: string;
   /** steadyKbps is measured from this long after the last player started; default 0 */
   settleMs?: number;
   onReport?: (r: RtcLoadReport) => void;
@@ -173,6 +175,7 @@ class RtcPlayer {
     private readonly cert: DtlsCertificate,
     private readonly verifyEvery: number,
     private readonly onFail: (why: string) => void,
+    private readonly offerFingerprint = cert.fingerprint,
   ) {}
 
   async start(timeoutMs: number): Promise<void> {
@@ -184,7 +187,7 @@ class RtcPlayer {
       });
       this.socket.on('error', (e) => this.fail(`socket: ${e.message}`));
       this.socket.on('message', (m) => this.onMessage(m));
-      const res = await fetch(this.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: playerOffer(this.ufrag, this.pwd, this.cert.fingerprint), signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(this.endpoint, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: playerOffer(this.ufrag, this.pwd, this.offerFingerprint), signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
       if (res.status !== 201 && res.status !== 200) throw new Error(`WHEP HTTP ${res.status}: ${text.slice(0, 120).replace(/\s+/g, ' ')}`);
       const loc = res.headers.get('location');
@@ -424,7 +427,7 @@ export async function runRtcLoad(opts: RtcLoadOptions): Promise<RtcLoadSummary> 
       const p = new RtcPlayer(endpoint, cert, verifyEvery, (why) => {
         const key = why.replace(/\d+/g, 'N');
         errors[key] = (errors[key] ?? 0) + 1;
-      });
+      }, opts.offerFingerprint);
       players.push(p);
       starts.push(p.start(connectTimeoutMs));
       const due = t0 + (i + 1) * rampGapMs;

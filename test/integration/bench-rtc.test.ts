@@ -4,6 +4,7 @@
 import { SRSX_BIN } from '../helpers/env.js';
 import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
 import { Publisher, startLoopbackStun, stopLoopbackStun } from '../helpers/werift-peers.js';
+import { createCertificate } from '../../src/server/rtc/dtls.js';
 
 const RTC = { extra: 'rtc_server { enabled on; listen 0; candidate 127.0.0.1; }', vhostBody: '    rtc { enabled on; stun_timeout 10; }' };
 
@@ -50,6 +51,21 @@ describe('srsx bench rtc-load', () => {
       await pub.close();
     }
   }, 40_000);
+
+  it("a player whose DTLS certificate does not match its offer's a=fingerprint is refused", async () => {
+    const server = started.add(await startServer(RTC));
+    const pub = new Publisher();
+    try {
+      await pub.publish(`http://127.0.0.1:${server.api}/rtc/v1/whip/?app=live&stream=fp`);
+      const { runRtcLoad } = await import('../../src/bench/rtc-load.js');
+      const other = await createCertificate();
+      const summary = await runRtcLoad({ url: `whep://127.0.0.1:${server.api}/live/fp`, clients: 1, durationMs: 3000, rampPerSecond: 10, reportEveryMs: 60_000, connectTimeoutMs: 2500, offerFingerprint: other.fingerprint });
+      expect(summary).toMatchObject({ connected: 0, receiving: 0, failed: 1 });
+      expect(server.log()).toMatch(/DTLS failed: the peer's DTLS certificate does not match the offer's a=fingerprint \(sha-256 [0-9A-F:]{95}, offered [0-9A-F:]{95}\)/);
+    } finally {
+      await pub.close();
+    }
+  }, 30_000);
 
   it('a bad URL is one clear line and exit 2', async () => {
     const t = spawnTool(process.execPath, [SRSX_BIN, 'bench', 'rtc-load', '-c', '1', '-r', 'rtmp://127.0.0.1/live/x']);

@@ -4,7 +4,7 @@
  * through a custom transport (the session's datagrams in, socket.send to the peer out). After the
  * handshake the SRTP master keys are exported (RFC 5764: client write key/salt, server write key/salt).
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { ALERT_ILLEGAL_PARAMETER, alertRecord, badHandshakeRecord, renumberEpoch0, type Epoch0Counter } from '../../protocol/rtc/dtls-record.js';
 
@@ -28,6 +28,25 @@ export async function createCertificate(): Promise<DtlsCertificate> {
   const { certPem, keyPem } = await CipherContext.createSelfSignedCertificateWithKey({ hash: SHA256, signature: ECDSA }, SECP256R1);
   const fp = new X509Certificate(certPem).fingerprint256;
   return { certPem, keyPem, fingerprint: `sha-256 ${fp}` };
+}
+
+/** hash names of a=fingerprint (RFC 8122) that node:crypto knows */
+const FINGERPRINT_HASHES: Record<string, string> = { 'sha-1': 'sha1', 'sha-224': 'sha224', 'sha-256': 'sha256', 'sha-384': 'sha384', 'sha-512': 'sha512' };
+
+/** 'AB:CD:…' of a DER certificate under an a=fingerprint hash name, or undefined for an unknown hash. */
+export function certificateFingerprint(der: Buffer, hash: string): string | undefined {
+  const algo = FINGERPRINT_HASHES[hash.toLowerCase()];
+  if (!algo) return undefined;
+  return createHash(algo).update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:');
+}
+
+/** Throws when the peer's certificate is missing or does not hash to the offer's fingerprint. */
+export function checkPeerFingerprint(der: Buffer | undefined, offered: string): void {
+  const [hash = '', value = ''] = offered.trim().split(/\s+/);
+  if (!der || der.length === 0) throw new Error('the peer sent no DTLS certificate (the offer has a=fingerprint)');
+  const actual = certificateFingerprint(der, hash);
+  if (actual === undefined) throw new Error(`the offer's a=fingerprint uses an unknown hash '${hash}'`);
+  if (actual !== value.toUpperCase()) throw new Error(`the peer's DTLS certificate does not match the offer's a=fingerprint (${hash} ${actual}, offered ${value})`);
 }
 
 export interface SrtpKeys {
@@ -60,7 +79,11 @@ export class DtlsEndpoint {
   private readonly seq0: Epoch0Counter = { next: 0 };
   private readonly events: DtlsEvents;
 
-  constructor(cert: DtlsCertificate, events: DtlsEvents) {
+  /**
+   * @param peerFingerprint the offer's a=fingerprint ('sha-256 AB:CD:…'): the certificate the peer shows in
+   *   the handshake must hash to it, or the session fails (RFC 8122 §5; SRS does not check, browsers do)
+   */
+  constructor(cert: DtlsCertificate, events: DtlsEvents, peerFingerprint?: string) {
     this.events = events;
     this.transport = {
       type: 'udp',
@@ -91,6 +114,7 @@ export class DtlsEndpoint {
       this.done = true;
       try {
         if (this.server.srtp.srtpProfile !== SRTP_AES128_CM_HMAC_SHA1_80) throw new Error('the peer offered no SRTP_AES128_CM_HMAC_SHA1_80');
+        if (peerFingerprint) checkPeerFingerprint(this.server.remoteCertificate as Buffer | undefined, peerFingerprint);
         const k = this.server.extractSessionKeys(16, 14);
         events.connected({ localKey: Buffer.from(k.localKey), localSalt: Buffer.from(k.localSalt), remoteKey: Buffer.from(k.remoteKey), remoteSalt: Buffer.from(k.remoteSalt) });
       } catch (err) {

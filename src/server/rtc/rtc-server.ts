@@ -401,7 +401,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       throw new RtcError(RtcErrorCode.sdpExchange, 400, `no usable media in the offer (${role === 'publish' ? 'sendonly' : 'recvonly'} H.264 packetization-mode 1, VP8 or Opus)`);
     }
     const remoteUfrag = offer.media[0]!.iceUfrag!;
-    const session = new RtcSession(id, role, stream, remoteUfrag, tracks, this.cert, this, vhost.rtc.nack);
+    const session = new RtcSession(id, role, stream, remoteUfrag, tracks, this.cert, this, vhost.rtc.nack, offer.media[0]!.fingerprint);
     if (role === 'publish') {
       stream.startPublish(id, 'whip', tracks.map((t) => {
         const m = media.find((x) => x.codec && x.offered.mid === t.mid)!;

@@ -104,6 +104,8 @@ export class RtcSession implements RtcPlayerOutput {
     private readonly cert: DtlsCertificate,
     private readonly host: RtcSessionHost,
     readonly nack: boolean,
+    /** the offer's a=fingerprint: the peer's DTLS certificate must match it */
+    private readonly peerFingerprint?: string,
   ) {
     for (const t of tracks) this.tracks[t.kind] = t;
   }
@@ -135,7 +137,7 @@ export class RtcSession implements RtcPlayerOutput {
       connected: (keys) => this.onDtlsConnected(keys),
       failed: (err) => this.close(`DTLS failed: ${err.message}`),
       closed: () => this.close('DTLS closed by the peer'),
-    });
+    }, this.peerFingerprint);
   }
 
   onDtls(buf: Buffer): void {
