@@ -1,70 +1,20 @@
 // SRS's edge (vhost cluster { mode remote; origin …; token_traverse …; }) between real srsx
 // processes: ffmpeg publishes, ffprobe/rtmpdump/an RTMP client play, the origin's API counts the
 // edge's upstream connections.
-import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { freePort, itIf } from '../helpers/env.js';
-import { testFlv } from '../helpers/media.js';
-import { sleep, spawnTool, startServer, stopAfterEach, waitExit, type RunningServer } from '../helpers/serve.js';
+import { freePort, itIf, runCli } from '../helpers/env.js';
+import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpers/serve.js';
+import { apiList, edgeBody, fileFrames, playersOf as playersOn, publishLoop, videoFrames, waitFor, type ApiClient, type ApiStream } from '../helpers/cluster.js';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
 import { MessageType, type RtmpMessage } from '../../src/protocol/rtmp/message.js';
 
-const run = promisify(execFile);
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe', 'rtmpdump'] });
 
-/** Video packets ffprobe reads from `input` in its first `seconds` (async, so players can run side by side). */
-export async function videoFrames(input: string, seconds: number): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-rw_timeout', '15000000', '-select_streams', 'v', '-read_intervals', `%+${seconds}`, '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', input], { timeout: 40_000, maxBuffer: 16 << 20 });
-  return stdout.split('\n').filter((l) => l.trim() !== '').length;
-}
-
-/** Video packets of an FLV file. */
-async function fileFrames(file: string): Promise<number> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { timeout: 30_000, maxBuffer: 16 << 20 });
-  return stdout.split('\n').filter((l) => l.trim() !== '').length;
-}
-
-interface ApiClient { type: string; ip: string; name: string; publish: boolean }
-interface ApiStream { name: string; app: string; publish: { active: boolean }; edge?: { kind: string; state: string; upstream: string; attempts: number; last_error?: string } }
-
-async function api<T>(server: { api: number }, what: 'clients' | 'streams'): Promise<T[]> {
-  const res = await fetch(`http://127.0.0.1:${server.api}/api/v1/${what}/?count=1000`);
-  const body = (await res.json()) as Record<string, unknown>;
-  return body[what] as T[];
-}
-
-/** Players of `stream` the server's API lists. */
-async function playersOf(server: RunningServer, stream: string): Promise<ApiClient[]> {
-  return (await api<ApiClient>(server, 'clients')).filter((c) => c.name === stream && !c.publish);
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (let i = 0; Date.now() < end && i < 1000; i++) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-export const edgeBody = (origins: number[], extra = '') => `
-    cluster { mode remote; origin ${origins.map((p) => `127.0.0.1:${p}`).join(' ')}; ${extra} }
-    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }`;
-
-/** ffmpeg publishing a 10 s file in a loop, in real time. */
-function publishLoop(url: string) {
-  return spawnTool('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', testFlv({ seconds: 10 }), '-c', 'copy', '-f', 'flv', url]);
-}
+const api = <T>(server: { api: number }, what: 'clients' | 'streams') => apiList<T>(server.api, what);
+const playersOf = (server: { api: number }, stream: string): Promise<ApiClient[]> => playersOn(server.api, stream);
 
 /** Counts the video messages an RTMP player receives. */
 async function countingPlayer(url: string): Promise<{ client: RtmpClient; frames: () => number }> {
@@ -151,7 +101,7 @@ describe('srsx edge of an srsx origin', () => {
       await sleep(200);
       pub.kill('SIGKILL');
       const up = await waitFor('the edge on the origin', async () => {
-        const list = await api<{ id: string; name: string; publish: boolean }>(origin, 'clients');
+        const list = await api<ApiClient>(origin, 'clients');
         return list.find((c) => c.name === 'f1' && !c.publish);
       });
       await fetch(`http://127.0.0.1:${origin.api}/api/v1/clients/${up.id}`, { method: 'DELETE' });
@@ -211,9 +161,7 @@ describe('srsx edge of an srsx origin', () => {
   it('-t accepts the cluster block and warns once for each cluster directive srsx does not implement', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-edge-conf-'));
     const conf = path.join(dir, 'edge.conf');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster {\n        mode remote;\n        origin 127.0.0.1:19350 127.0.0.1:19351;\n        token_traverse on;\n        origin_cluster off;\n        protocol rtmp;\n    }\n}\n`);
-    const { runCli } = await import('../helpers/env.js');
     const ok = runCli(['serve', '-t', '-c', conf]);
     expect(ok.code).toBe(0);
     const text = ok.stdout + ok.stderr;

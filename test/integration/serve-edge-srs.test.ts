@@ -1,0 +1,109 @@
+// srsx and SRS 7 in one cluster, both ways: SRS as the origin of an srsx edge, SRS as an edge of an
+// srsx origin. SRS is the binary built from SRS's source (test/helpers/srs-cache.ts); without it the
+// cases are skipped with a loud warning naming what is missing (SRSX_REQUIRE_SRS=1: they fail).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, hasTool } from '../helpers/env.js';
+import { sleep, startServer, stopAfterEach, stopChild } from '../helpers/serve.js';
+import { ensureSrs, itIfAvailable, SRS_BIN } from '../helpers/srs-cache.js';
+import { apiList as api, edgeBody, playersOf as players, publishLoop, videoFrames, waitFor, type ApiStream } from '../helpers/cluster.js';
+
+const srs = ensureSrs();
+const missingTools = ['ffmpeg', 'ffprobe'].filter((t) => !hasTool(t));
+const itSrs = itIfAvailable(missingTools.length === 0 ? srs : { ok: false, why: `needs ${missingTools.join(', ')}` });
+
+interface SrsProcess {
+  child: ChildProcess;
+  rtmp: number;
+  api: number;
+  http: number;
+  log: () => string;
+  stop: () => Promise<void>;
+}
+
+/** SRS 7 on free ports with `vhostBody` in its default vhost; ready when its API answers. */
+async function startSrs(vhostBody = ''): Promise<SrsProcess> {
+  const [rtmp, api, http] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-srs7-'));
+  const conf = path.join(dir, 'srs.conf');
+  writeFileSync(conf, `listen ${rtmp};
+max_connections 1000;
+daemon off;
+srs_log_tank console;
+pid ${dir}/srs.pid;
+http_api { enabled on; listen ${api}; }
+http_server { enabled on; listen ${http}; dir ${dir}; }
+vhost __defaultVhost__ {
+    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+${vhostBody}
+}
+`);
+  const child = spawn(SRS_BIN, ['-c', conf], { cwd: path.dirname(path.dirname(SRS_BIN)), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const proc: SrsProcess = { child, rtmp, api, http, log: () => out, stop: () => stopChild(child) };
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`SRS exited with ${child.exitCode}:\n${out.slice(-3000)}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${api}/api/v1/versions`);
+      if (r.ok) return proc;
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  await proc.stop();
+  throw new Error(`SRS did not answer on its API in 10 s:\n${out.slice(-3000)}`);
+}
+
+describe('srsx and SRS 7 in one cluster', () => {
+  const started = stopAfterEach();
+
+  itSrs('SRS 7 as the origin of an srsx edge: two edge players, one upstream on SRS; a publish through the edge plays on SRS', async () => {
+    const origin = started.add(await startSrs());
+    const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp]) }));
+    started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/s7`).child);
+    await waitFor('the stream on SRS', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 's7' && s.publish.active));
+
+    const p1 = videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/s7`, 5);
+    const p2 = videoFrames(`http://127.0.0.1:${edge.http}/live/s7.flv`, 5);
+    await waitFor('two players on the edge', async () => (await players(edge.api, 's7')).length === 2);
+    expect(await players(origin.api, 's7')).toHaveLength(1);
+    const st = (await api<ApiStream>(edge.api, 'streams')).find((s) => s.name === 's7')!;
+    expect(st.edge).toMatchObject({ kind: 'play', state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
+    const [f1, f2] = await Promise.all([p1, p2]);
+    expect(f1).toBeGreaterThanOrEqual(100);
+    expect(f2).toBeGreaterThanOrEqual(100);
+
+    // edge publish: srsx pushes to SRS
+    started.add(publishLoop(`rtmp://127.0.0.1:${edge.rtmp}/live/up7`).child);
+    await waitFor('the edge publish on SRS', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 'up7' && s.publish.active));
+    expect(await videoFrames(`rtmp://127.0.0.1:${origin.rtmp}/live/up7`, 4)).toBeGreaterThanOrEqual(75);
+  }, 120_000);
+
+  itSrs('SRS 7 as an edge of an srsx origin: two SRS edge players, one upstream on srsx; a publish through SRS plays on srsx', async () => {
+    const origin = started.add(await startServer());
+    const edge = started.add(await startSrs(`    cluster { mode remote; origin 127.0.0.1:${origin.rtmp}; }`));
+    started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/o7`).child);
+    await waitFor('the stream on srsx', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 'o7' && s.publish.active));
+
+    const p1 = videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/o7`, 5);
+    const p2 = videoFrames(`http://127.0.0.1:${edge.http}/live/o7.flv`, 5);
+    await waitFor('the SRS edge pulling from srsx', async () => (await players(origin.api, 'o7')).length >= 1).catch((e: Error) => {
+      throw new Error(`${e.message}\nSRS edge log:\n${edge.log().slice(-4000)}\nsrsx origin log:\n${origin.log().slice(-2000)}`);
+    });
+    await sleep(1000);
+    expect(await players(origin.api, 'o7')).toHaveLength(1);
+    const [f1, f2] = await Promise.all([p1, p2]);
+    expect(f1).toBeGreaterThanOrEqual(100);
+    expect(f2).toBeGreaterThanOrEqual(100);
+
+    // SRS's edge publish into srsx
+    started.add(publishLoop(`rtmp://127.0.0.1:${edge.rtmp}/live/up7`).child);
+    await waitFor('the SRS edge publish on srsx', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 'up7' && s.publish.active));
+    expect(await videoFrames(`rtmp://127.0.0.1:${origin.rtmp}/live/up7`, 4)).toBeGreaterThanOrEqual(75);
+  }, 120_000);
+});
