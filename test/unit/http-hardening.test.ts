@@ -40,7 +40,9 @@ function close(srv: http.Server): Promise<void> {
 }
 
 /** Sends `data` raw; resolves with what came back when the server closes (or after `ms`). */
-function rawExchange(port: number, data: string, ms = 2000): Promise<{ text: string; closedByServer: boolean }> {
+// the exchanges below end when the server closes; the timeout only bounds a broken server (a loaded CI
+// machine took over 2 s once)
+function rawExchange(port: number, data: string, ms = 10_000): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => s.write(data));
     let text = '';
