@@ -1,0 +1,65 @@
+// The vhost cluster { } block (SRS's edge) as srsx reads it, and the upstream URLs an edge builds.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/server/config/index.js';
+import { upstreamUrl, isEdge } from '../../src/server/cluster/edge.js';
+import type { VhostConfig } from '../../src/server/config/types.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srsx-cluster-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function load(text: string, env: Record<string, string> = {}) {
+  fs.writeFileSync(path.join(dir, 'c.conf'), text);
+  return loadConfig({ file: 'c.conf', cwd: dir, env });
+}
+
+describe('cluster { } config', () => {
+  it('an edge: mode, origins (port 1935 when absent), token_traverse, vhost; an origin by default', () => {
+    const c = load('listen 1935;\nvhost a { cluster { mode remote; origin 10.0.0.1:19350 10.0.0.2 [::1]:1936; token_traverse on; vhost b.com; } }\nvhost o { }\n');
+    expect(c.vhosts[0]!.cluster).toEqual({
+      mode: 'remote',
+      origins: [{ host: '10.0.0.1', port: 19350 }, { host: '10.0.0.2', port: 1935 }, { host: '::1', port: 1936 }],
+      tokenTraverse: true,
+      upstreamVhost: 'b.com',
+    });
+    expect(c.vhosts[1]!.cluster).toEqual({ mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]' });
+    expect(isEdge(c.vhosts[0])).toBe(true);
+    expect(isEdge(c.vhosts[1])).toBe(false);
+    expect(c.warnings.filter((w) => w.includes('cluster'))).toEqual([]);
+  });
+
+  it('SRS 2 flat forms move under cluster, as SRS does', () => {
+    const c = load('listen 1935;\nvhost a { mode remote; origin 127.0.0.1:1936; }\n');
+    expect(c.vhosts[0]!.cluster).toMatchObject({ mode: 'remote', origins: [{ host: '127.0.0.1', port: 1936 }] });
+  });
+
+  it('SRS_VHOST_CLUSTER_* override the file', () => {
+    const c = load('listen 1935;\nvhost __defaultVhost__ { }\n', { SRS_VHOST_CLUSTER_MODE: 'remote', SRS_VHOST_CLUSTER_ORIGIN: '127.0.0.1:1 127.0.0.1:2', SRS_VHOST_CLUSTER_TOKEN_TRAVERSE: 'on' });
+    expect(c.vhosts[0]!.cluster).toMatchObject({ mode: 'remote', origins: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }], tokenTraverse: true });
+  });
+
+  it('unimplemented cluster directives warn once each; an edge without origin or with a bad one is an error naming file:line', () => {
+    const c = load('listen 1935;\nvhost a {\n  cluster {\n    origin_cluster on;\n    coworkers 127.0.0.1:9091;\n  }\n}\n');
+    expect(c.warnings).toEqual(expect.arrayContaining([
+      'c.conf:4: vhost.cluster.origin_cluster is not implemented by srsx (ignored)',
+      'c.conf:5: vhost.cluster.coworkers is not implemented by srsx (ignored)',
+    ]));
+    expect(() => load('listen 1935;\nvhost a {\n  cluster { mode remote; }\n}\n')).toThrow(/c\.conf:3:\d+: cluster\.mode: an edge \(mode remote\) needs an origin/);
+    expect(() => load('listen 1935;\nvhost a { cluster { mode remote; origin 127.0.0.1:99999; } }\n')).toThrow(/'127\.0\.0\.1:99999' is not an origin/);
+  });
+});
+
+describe('upstreamUrl', () => {
+  const vhost = (name: string, upstreamVhost = '[vhost]') => ({ name, cluster: { mode: 'remote', origins: [], tokenTraverse: false, upstreamVhost } }) as unknown as VhostConfig;
+  it('rtmp://origin/app/stream with the client param; vhost= only for a vhost other than the default', () => {
+    expect(upstreamUrl({ host: '127.0.0.1', port: 19350 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '' })).toBe('rtmp://127.0.0.1:19350/live/s');
+    expect(upstreamUrl({ host: '127.0.0.1', port: 19350 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '?token=abc' })).toBe('rtmp://127.0.0.1:19350/live/s?token=abc');
+    expect(upstreamUrl({ host: '10.0.0.1', port: 1935 }, { vhost: vhost('edge.com'), app: 'live', stream: 's', param: '?token=a' })).toBe('rtmp://10.0.0.1:1935/live/s?token=a&vhost=edge.com');
+    expect(upstreamUrl({ host: '10.0.0.1', port: 1935 }, { vhost: vhost('edge.com', 'origin.com'), app: 'a/b', stream: 's', param: '' })).toBe('rtmp://10.0.0.1:1935/a/b/s?vhost=origin.com');
+    expect(upstreamUrl({ host: '::1', port: 1935 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '' })).toBe('rtmp://[::1]:1935/live/s');
+  });
+});
