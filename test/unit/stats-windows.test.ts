@@ -110,7 +110,7 @@ describe('WebRTC streams in the API', () => {
   it('have 30 s rates, and a vhost keeps the bytes of its WebRTC streams that are gone', async () => {
     const { CombinedStats } = await import('../../src/server/rtc/stats.js');
     type Rtc = ConstructorParameters<typeof CombinedStats>[1] extends () => infer R ? NonNullable<R> : never;
-    const stream = { id: 'vid-rtc1', vhost: 'v', app: 'live', name: 's', createdAt: Date.now() - 10_000, recvBytes: 0, sendBytes: 0 };
+    const stream = { id: 'vid-rtc1', vhost: 'v', app: 'live', name: 's', createdAt: Date.now() - 60_000, recvBytes: 0, sendBytes: 0 };
     let streams = [stream];
     const fake = {
       running: false,
@@ -130,5 +130,15 @@ describe('WebRTC streams in the API', () => {
     streams = [];
     fake.onStreamGone!(stream);
     expect(c.departedVhostBytes().get('v')).toEqual({ sendBytes: 250_000, recvBytes: 125_000 });
+  });
+});
+
+describe('the first seconds of a window', () => {
+  it('a tick just before a read does not shorten the window to the time since that tick', () => {
+    const w = new RateWindow({ at: 0, recv: 0, send: 0 });
+    // 1,000 bytes/s; a sample at 4.9 s, reads at 4.8 s and 5.0 s see the same 8 kbps
+    expect(w.rate(4800, 4800, 0).recvKbps).toBe(8);
+    w.add(4900, 4900, 0);
+    expect(w.rate(5000, 5000, 0).recvKbps).toBe(8);
   });
 });

@@ -35,7 +35,9 @@ export class RateWindow {
 
   /** kbit/s from the oldest sample in the window (else the newest, else the base) to `recv`/`send` at `now`. */
   rate(now: number, recv: number, send: number): Kbps {
-    const from = this.samples.find((s) => s.at >= now - RATE_WINDOW_MS) ?? this.samples.at(-1) ?? this.base;
+    const start = now - RATE_WINDOW_MS;
+    // the base (the start, at 0 bytes) is the oldest sample while it is inside the window
+    const from = this.base.at >= start ? this.base : (this.samples.find((s) => s.at >= start) ?? this.samples.at(-1) ?? this.base);
     // at least 1 s: a client 50 ms old would show its handshake burst as megabits
     const ms = Math.max(1000, now - from.at);
     return {
