@@ -16,6 +16,7 @@ import { AcceptErrors } from './accept-errors.js';
 import { RtmpSession, type SessionContext } from './rtmp/session.js';
 import { Forwarder } from './forward.js';
 import { MediaOutputs } from './hls/outputs.js';
+import { withMediaStatus } from './hls/stats.js';
 import { ValgrindApi } from './api/valgrind.js';
 import { loadNativeAddon } from '../native/addon.js';
 import { handleRtcApi } from './api/rtc-routes.js';
@@ -91,7 +92,7 @@ export class LiveServer {
     this.hooks = new HttpHooks(() => ({ serverId: this.stats.serverId, serviceId: this.stats.serviceId }), this.log, opts.hookTimeoutMs);
     this.edge = new EdgeCluster(this.registry, this.log);
     this.combined = new CombinedStats(this.stats, () => this.rtc);
-    this.apiStats = withEdgeStatus(this.combined, this.edge);
+    this.apiStats = withMediaStatus(withEdgeStatus(this.combined, this.edge), () => this.media);
     this.mounts = this.compileMounts();
     this.forwarder = new Forwarder(this.registry, this.log);
     this.media = new MediaOutputs(this.registry, this.clients, this.log);

@@ -113,6 +113,13 @@ export class MetricsExporter {
     // srsx: the WebRTC UDP loop (only with rtc_server on): SRS's loss=(r:,s:) as counters
     counter('srs_rtc_udp_recv_drops_total', 'Datagrams the kernel dropped on the WebRTC UDP socket (receive buffer full).', () => src.summary().udp?.recvDrops ?? 0);
     counter('srs_rtc_udp_send_errors_total', 'Datagrams the WebRTC UDP socket failed to send.', () => src.summary().udp?.sendErrors ?? 0);
+    // srsx: HLS and DVR disk work (only with a media-output server)
+    counter('srs_hls_segments_total', 'HLS segments written and named in a playlist.', () => src.summary().media?.hlsSegments ?? 0);
+    counter('srs_hls_segment_errors_total', 'HLS segments not published because a file (segment, key or playlist) could not be written.', () => src.summary().media?.hlsSegmentErrors ?? 0);
+    counter('srs_hls_segments_dropped_total', 'HLS segments dropped because the disk was too far behind.', () => src.summary().media?.hlsSegmentsDropped ?? 0);
+    counter('srs_dvr_files_total', 'DVR files finished under their final name.', () => src.summary().media?.dvrFiles ?? 0);
+    counter('srs_dvr_errors_total', 'DVR disk operations that failed (open, write, close, rename).', () => src.summary().media?.dvrErrors ?? 0);
+    counter('srs_dvr_dropped_total', 'DVR recordings dropped (a disk too slow, or a file that could not be opened).', () => src.summary().media?.dvrDropped ?? 0);
     counter('srs_rtc_udp_bad_total', 'Datagrams received on the WebRTC UDP port that could not be used (malformed, unknown peer, bad SRTP tag).', () => src.summary().udp?.bad ?? 0);
   }
 

@@ -71,6 +71,13 @@ export function streamJson(s: StreamStats, now: number): Record<string, unknown>
     ...(s.edge
       ? { edge: { kind: s.edge.kind, state: s.edge.state, upstream: s.edge.upstream, attempts: s.edge.attempts, since_ms: s.edge.since, ...(s.edge.lastError ? { last_error: s.edge.lastError } : {}) } }
       : {}),
+    // srsx: the stream's HLS muxer and DVR recording, with their disk errors
+    ...(s.hls
+      ? { hls: { sequence: s.hls.sequence, segments: s.hls.segments, dropped: s.hls.dropped, errors: s.hls.errors, ...(s.hls.lastError ? { last_error: s.hls.lastError } : {}), keys: s.hls.keys } }
+      : {}),
+    ...(s.dvr
+      ? { dvr: { plan: s.dvr.plan, file: s.dvr.file ?? '', files: s.dvr.files, dropped: s.dvr.dropped, errors: s.dvr.errors, ...(s.dvr.lastError ? { last_error: s.dvr.lastError } : {}) } }
+      : {}),
   };
 }
 

@@ -42,6 +42,44 @@ export interface StreamStats {
   audioUnavailable?: string;
   /** the edge side (vhost cluster { mode remote; }): pulled from or pushed to an origin */
   edge?: EdgeStreamStatus;
+  /** the stream's HLS muxer, when its vhost has hls on and it was published */
+  hls?: StreamHlsStats;
+  /** the stream's DVR recording, when one runs (or was dropped) */
+  dvr?: StreamDvrStats;
+}
+
+export interface StreamHlsStats {
+  /** the next segment's sequence number */
+  sequence: number;
+  /** segments in the playlist */
+  segments: number;
+  /** segments dropped because the disk was behind */
+  dropped: number;
+  /** segments not published because a file could not be written */
+  errors: number;
+  lastError?: string;
+  keys: boolean;
+}
+
+export interface StreamDvrStats {
+  plan: string;
+  /** the file being written */
+  file?: string;
+  files: number;
+  /** the recording was dropped (a disk too slow, or a file that could not be opened) */
+  dropped: boolean;
+  errors: number;
+  lastError?: string;
+}
+
+/** HLS and DVR counters since the server started (the exporter's srs_hls_* and srs_dvr_*). */
+export interface MediaSummary {
+  hlsSegments: number;
+  hlsSegmentErrors: number;
+  hlsSegmentsDropped: number;
+  dvrFiles: number;
+  dvrErrors: number;
+  dvrDropped: number;
 }
 
 /** An edge stream's upstream (src/server/cluster/edge.ts EdgeStatus). */
@@ -103,6 +141,8 @@ export interface ServerSummary {
   clientsErrors?: number;
   /** the WebRTC UDP port's loop (rtc_server on): kernel drops on its socket, failed sends, unusable datagrams, buffer sizes */
   udp?: UdpSummary;
+  /** HLS and DVR counters (srsx serve with its media outputs) */
+  media?: MediaSummary;
 }
 
 export interface UdpSummary {

@@ -72,6 +72,16 @@ interface OpenFile {
   mp4: Mp4Writer | undefined;
 }
 
+/** Counters since the server started (every recording's, finished ones included). */
+export interface DvrTotals {
+  /** files finished under their final name */
+  files: number;
+  /** failed disk operations (open, write, close, rename) */
+  errors: number;
+  /** recordings dropped (a disk too slow, or a file that could not be opened) */
+  dropped: number;
+}
+
 export interface DvrStats {
   vhost: string;
   app: string;
@@ -81,6 +91,7 @@ export interface DvrStats {
   files: number;
   dropped: boolean;
   diskErrors: number;
+  lastError: string | undefined;
 }
 
 class DvrRecorder implements SourceTap {
@@ -104,8 +115,12 @@ class DvrRecorder implements SourceTap {
     private readonly log: Logger,
     private readonly onDone: (r: DvrRecorder) => void,
     private readonly cwd = process.cwd(),
+    private readonly totals: DvrTotals = { files: 0, errors: 0, dropped: 0 },
   ) {
-    this.disk = new DiskQueue((what) => log.warn(`dvr ${source.key}: ${what}`), 32 * 1024 * 1024);
+    this.disk = new DiskQueue((what) => {
+      totals.errors++;
+      log.warn(`dvr ${source.key}: ${what}`);
+    }, 32 * 1024 * 1024);
     source.taps.add(this);
   }
 
@@ -177,6 +192,8 @@ class DvrRecorder implements SourceTap {
       return fs.promises.open(tmp, 'w');
     })();
     const guarded = fh.catch((err: Error) => {
+      this.totals.errors++;
+      this.disk.lastError = `open ${tmp}: ${err.message}`;
       this.log.warn(`dvr ${this.source.key}: cannot open ${tmp}: ${err.message}; recording dropped`);
       this.drop();
       return undefined;
@@ -196,7 +213,8 @@ class DvrRecorder implements SourceTap {
     const c = this.current;
     if (!c || this.pending.length === 0) return;
     if (this.disk.backlogged) {
-      this.log.warn(`dvr ${this.source.key}: disk too slow (${this.disk.pendingBytes} bytes pending): recording of ${c.file} dropped`);
+      const stalled = this.disk.stalledMs > this.disk.maxStallMs ? `, a write stuck for ${Math.round(this.disk.stalledMs / 1000)} s` : '';
+      this.log.warn(`dvr ${this.source.key}: disk too slow (${this.disk.pendingBytes} bytes pending${stalled}): recording of ${c.file} dropped`);
       this.drop();
       return;
     }
@@ -233,6 +251,7 @@ class DvrRecorder implements SourceTap {
       await fh.close();
       await fs.promises.rename(`${c.file}.tmp`, c.file);
       this.log.trace(`dvr ${this.source.key}: ${c.file} done, ${((c.lastTs - c.startTs) / 1000).toFixed(1)}s`);
+      this.totals.files++;
       this.onFile?.(c.file);
     });
   }
@@ -241,6 +260,7 @@ class DvrRecorder implements SourceTap {
   private drop(): void {
     if (this.dropped) return;
     this.dropped = true;
+    this.totals.dropped++;
     this.pending = [];
     this.pendingBytes = 0;
     this.close();
@@ -261,12 +281,13 @@ class DvrRecorder implements SourceTap {
   }
 
   stats(): DvrStats {
-    return { ...this.names, plan: this.cfg.plan, file: this.file, files: this.files, dropped: this.dropped, diskErrors: this.disk.errors };
+    return { ...this.names, plan: this.cfg.plan, file: this.file, files: this.files, dropped: this.dropped, diskErrors: this.disk.errors, lastError: this.disk.lastError };
   }
 }
 
 export class DvrManager {
   private readonly active = new Map<string, DvrRecorder>();
+  readonly totals: DvrTotals = { files: 0, errors: 0, dropped: 0 };
 
   /** each finished file, with its source (the http hook on_dvr) */
   onFile?: (source: LiveSource, file: string) => void;
@@ -278,8 +299,9 @@ export class DvrManager {
     const key = source.key;
     this.active.get(key)?.stop();
     const r = new DvrRecorder({ vhost: source.vhost, app: source.app, stream: source.name }, cfg, source, this.log, (done) => {
-      if (this.active.get(key) === done) this.active.delete(key);
-    });
+      // a dropped recording stays listed (the API shows it) until the stream publishes again
+      if (this.active.get(key) === done && !done.dropped) this.active.delete(key);
+    }, process.cwd(), this.totals);
     r.onFile = (file) => this.onFile?.(source, file);
     this.active.set(key, r);
   }

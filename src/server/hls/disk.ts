@@ -14,14 +14,25 @@ export class DiskQueue {
   lastError: string | undefined;
   private readonly dirs = new Set<string>();
 
+  /** when the job running now started (undefined: none runs) */
+  private runningSince: number | undefined;
+
   constructor(
     private readonly onError: (what: string) => void,
     readonly maxBytes = 64 * 1024 * 1024,
     readonly maxJobs = 64,
+    /** a job running this long means a stuck disk (an NFS server gone, a pipe nobody reads) */
+    readonly maxStallMs = 10_000,
   ) {}
 
+  /** ms the job running now has taken so far (0 when none runs) */
+  get stalledMs(): number {
+    return this.runningSince === undefined ? 0 : Date.now() - this.runningSince;
+  }
+
+  /** the disk is too slow for the stream: too many bytes or jobs waiting, or one job stuck */
   get backlogged(): boolean {
-    return this.pendingBytes > this.maxBytes || this.pendingJobs > this.maxJobs;
+    return this.pendingBytes > this.maxBytes || this.pendingJobs > this.maxJobs || this.stalledMs > this.maxStallMs;
   }
 
   /**
@@ -31,7 +42,15 @@ export class DiskQueue {
   run(what: string, job: () => Promise<void>, bytes = 0): Promise<boolean> {
     this.pendingJobs++;
     this.pendingBytes += bytes;
-    const p = this.tail.then(job).then(
+    const timed = async () => {
+      this.runningSince = Date.now();
+      try {
+        await job();
+      } finally {
+        this.runningSince = undefined;
+      }
+    };
+    const p = this.tail.then(timed).then(
       () => true,
       (err: unknown) => {
         this.errors++;

@@ -324,7 +324,8 @@ export class HlsStream implements SourceTap {
       this.droppedSegments++;
       this.totals.dropped++;
       this.discontinuityNext = true;
-      this.log.warn(`hls ${this.key}: disk too slow (${this.disk.pendingJobs} writes, ${this.disk.pendingBytes} bytes pending): segment ${c.seq} dropped`);
+      const stalled = this.disk.stalledMs > this.disk.maxStallMs ? `, a write stuck for ${Math.round(this.disk.stalledMs / 1000)} s` : '';
+      this.log.warn(`hls ${this.key}: disk too slow (${this.disk.pendingJobs} writes, ${this.disk.pendingBytes} bytes pending${stalled}): segment ${c.seq} dropped`);
       return;
     }
     const rel = c.fileTemplate.replaceAll('[duration]', String(durationMs));
