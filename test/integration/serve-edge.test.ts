@@ -51,6 +51,11 @@ describe('srsx edge of an srsx origin', () => {
     expect(upstream).toHaveLength(1);
     const st = (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 's1')!;
     expect(st.edge).toMatchObject({ kind: 'play', state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
+    // the origin says where the stream is, as SRS's /api/v1/clusters (null for a stream it does not have)
+    const where = async (stream: string) =>
+      ((await (await fetch(`http://127.0.0.1:${origin.api}/api/v1/clusters?vhost=__defaultVhost__&app=live&stream=${stream}&coworker=127.0.0.1:${origin.api}`)).json()) as { code: number; data: { query: object; origin: Record<string, unknown> | null } });
+    expect(await where('s1')).toMatchObject({ code: 0, data: { query: { vhost: '__defaultVhost__', app: 'live', stream: 's1' }, origin: { port: origin.rtmp, vhost: '__defaultVhost__', api: `127.0.0.1:${origin.api}` } } });
+    expect((await where('nope')).data.origin).toBeNull();
     expect(st.publish.active).toBe(true);
     const [f1, f2] = await Promise.all([p1, p2]);
     // 5 s of 25 fps (a join starts at the GOP's keyframe, up to 2 s earlier)
