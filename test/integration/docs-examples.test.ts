@@ -27,6 +27,8 @@ const FIXTURE_HOST = path.join(REPO, 'test/fixtures/hosts/virtio-2cpu');
 const MAX_SECONDS = 2;
 const MAX_CLIENTS = 20;
 const PARALLEL = 3;
+/** The test server's process name (at most 15 characters, the kernel's comm). */
+const SRS_NAME = `srs-docs-${process.pid % 100000}`;
 
 interface CommandResult {
   command: DocCommand;
@@ -53,7 +55,7 @@ function portOpen(port: number): Promise<boolean> {
 }
 
 /** Runs `text` in bash in its own process group; `held`: must stay up until `ready`, then gets SIGINT. */
-function runShell(text: string, opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; ready?: () => Promise<boolean> }): Promise<{ code: number | null; output: string; why?: string }> {
+function runShell(text: string, opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; ready?: (output: string) => Promise<boolean> }): Promise<{ code: number | null; output: string; why?: string }> {
   const child: ChildProcess = spawn('bash', ['-o', 'pipefail', '-c', text], { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -79,7 +81,7 @@ function runShell(text: string, opts: { cwd: string; env: NodeJS.ProcessEnv; tim
     void exited.then((c) => (done = c));
     let up = false;
     while (Date.now() < deadline && done === undefined) {
-      if (await opts.ready()) {
+      if (await opts.ready(output)) {
         up = true;
         break;
       }
@@ -103,6 +105,8 @@ function runShell(text: string, opts: { cwd: string; env: NodeJS.ProcessEnv; tim
 
 describe('documented shell examples (README.md, docs/*.md)', () => {
   let server: RunningServer;
+  /** the server the examples of `srsx profile` find (./objs/srs.pid) */
+  let profiled: RunningServer;
   let publisher: ChildProcess;
   let binDir: string;
   let flv: string;
@@ -110,21 +114,23 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
   const results = new Map<DocBlock, CommandResult[]>();
 
   /** A fresh dir for a block or a server command: conf/, profiles/, in.flv; `objs/srs.pid` is the test server's. */
-  function workDir(name: string, withPidFile: boolean): string {
+  function workDir(name: string, pidOf?: RunningServer): string {
     const dir = mkdtempSync(path.join(tmpRoot, `${name.replace(/[^\w.-]+/g, '_')}-`));
     symlinkSync(path.join(REPO, 'conf'), path.join(dir, 'conf'));
     symlinkSync(path.join(REPO, 'profiles'), path.join(dir, 'profiles'));
     copyFileSync(flv, path.join(dir, 'in.flv'));
-    if (withPidFile) {
+    if (pidOf) {
       mkdirSync(path.join(dir, 'objs'));
-      symlinkSync(path.join(server.dir, 'srs.pid'), path.join(dir, 'objs/srs.pid'));
+      symlinkSync(path.join(pidOf.dir, 'srs.pid'), path.join(dir, 'objs/srs.pid'));
     }
     return dir;
   }
 
   /** Addresses and sizes of a client command, pointed at the test's server. */
   function rewriteClient(text: string, n: number): string {
-    let t = shortenDurations(text.replace(/\bnpx srsx\b/g, 'srsx'), MAX_SECONDS);
+    // a player's --duration counts from its start: give it time to connect on a busy machine
+    let t = shortenDurations(text.replace(/\bnpx srsx\b/g, 'srsx'), /^srsx\s+play\b/.test(text) ? 5 : MAX_SECONDS);
+    t = t.replace(/(--name\s+|pidof\s+)srs\b/g, `$1${SRS_NAME}`);
     t = t.replace(/rtmp:\/\/(127\.0\.0\.1|localhost)\//g, `rtmp://127.0.0.1:${server.rtmp}/`);
     t = t.replace(/\b(127\.0\.0\.1|localhost):(1935|1985|8080|9972)\b/g, (_, _h: string, p: string) => `127.0.0.1:${{ 1935: server.rtmp, 1985: server.api, 8080: server.http, 9972: exporter }[p]}`);
     // a publisher of an example publishes a stream of its own (live/livestream is the background publisher's)
@@ -158,18 +164,19 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
     let text: string;
     let cwd = state.cwd;
     let env = state.env;
-    let ready: (() => Promise<boolean>) | undefined;
+    let ready: ((output: string) => Promise<boolean>) | undefined;
     let timeoutMs = 90_000;
     if (isServe) {
       // a server of its own, on ports of its own, in a dir of its own (its ./objs/srs.pid is not the test server's)
       const [rtmp, api, http] = [await freePort(), await freePort(), await freePort()];
       const ports: Record<string, number> = { 1935: rtmp, 19350: rtmp, 1985: api, 8080: http };
       text = shortenDurations(bare.replace(/\bnpx srsx\b/g, 'srsx'), MAX_SECONDS).replace(/\b(1935|19350|1985|8080)\b/g, (p) => String(ports[p]));
-      cwd = workDir(`serve-${n}`, false);
-      env = { ...env, SRS_LISTEN: String(rtmp), SRS_HTTP_API_LISTEN: String(api), SRS_HTTP_SERVER_LISTEN: String(http), SRS_EXPORTER_LISTEN: String(await freePort()) };
+      cwd = workDir(`serve-${n}`);
+      env = { ...env, SRS_LISTEN: String(rtmp), SRS_HTTP_API_LISTEN: String(api), SRS_HTTP_SERVER_LISTEN: String(http), SRS_EXPORTER_LISTEN: String(await freePort()), SRS_RTC_SERVER_LISTEN: String(await freePort()) };
       if (runsUntilStopped(bare)) {
-        ready = () => portOpen(rtmp);
-        timeoutMs = /--valgrind|--asan/.test(bare) ? 150_000 : 20_000;
+        // up: its RTMP port accepts and it said so (its signal handlers are installed right after that line)
+        ready = async (output) => /srsx serve pid=/.test(output) && (await portOpen(rtmp));
+        timeoutMs = /--valgrind/.test(bare) ? 240_000 : /--asan/.test(bare) ? 120_000 : 30_000;
       }
     } else {
       text = rewriteClient(bare, n);
@@ -192,7 +199,9 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
   }
 
   async function runBlock(block: DocBlock, index: number): Promise<void> {
-    const cwd = workDir(`${block.file}-${block.line}`, true);
+    // a block that profiles the server gets one of its own: a heap snapshot stops a server for seconds
+    const profiles = block.commands.some((c) => /^srsx\s+profile\s+--(heap|cpu|perf|strace)\b/.test(c.text));
+    const cwd = workDir(`${block.file}-${block.line}`, profiles ? profiled : server);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PATH: `${binDir}:${process.env.PATH}`,
@@ -224,14 +233,15 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
     writeFileSync(path.join(binDir, 'srsx'), `#!/bin/sh\nexec "${process.execPath}" "${SRSX_BIN}" "$@"\n`);
     chmodSync(path.join(binDir, 'srsx'), 0o755);
     exporter = await freePort();
-    // the server stands in for SRS too: its process is named srs (a symlink to node), so `pidof srs` and
-    // `--name srs` find it; node's flags for a server are given here, so bin/srsx does not re-run node
-    symlinkSync(process.execPath, path.join(binDir, 'srs'));
+    // the server stands in for SRS too: its process has a name of its own (a symlink to node), which `pidof srs`
+    // and `--name srs` are rewritten to (an SRS of another test may be running); node's flags for a server are given here, so bin/srsx does not re-run node
+    symlinkSync(process.execPath, path.join(binDir, SRS_NAME));
     server = await startServer({
       extra: `exporter { enabled on; listen ${exporter}; }`,
-      node: path.join(binDir, 'srs'),
+      node: path.join(binDir, SRS_NAME),
       nodeArgs: ['--max-semi-space-size=2', '--perf-basic-prof-only-functions'],
     });
+    profiled = await startServer();
     const loop = testFlv({ seconds: 10, gop: 25, kbps: 300, size: '320x240' });
     publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', loop, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${server.rtmp}/live/livestream`], { stdio: 'ignore' });
     const deadline = Date.now() + 15_000;
@@ -252,11 +262,12 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
         for (let next = queue.shift(); next; next = queue.shift()) await runBlock(next[0], next[1]);
       }),
     );
-  }, 300_000);
+  }, 420_000);
 
   afterAll(async () => {
     if (publisher) await stopChild(publisher, 'SIGKILL');
     if (server) await server.stop();
+    if (profiled) await profiled.stop();
   });
 
   it('finds the examples (README.md and docs/*.md have sh blocks)', () => {
