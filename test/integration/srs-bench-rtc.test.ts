@@ -53,6 +53,8 @@ const CASES = [
   'TestRtcDTLS_ClientPassive_ARQ_Certificate_ByDropped_ChangeCipherSpec',
   // a malformed handshake message is answered with a fatal alert
   'TestRtcDTLS_ClientActive_Corrupt_ClientHello',
+  // the vnet filter corrupts the first record of a datagram: srsx packs a flight like OpenSSL, so that is the client's
+  'TestRtcDTLS_ClientActive_Corrupt_Certificate',
   'TestRtcDTLS_ClientPassive_ARQ_DropAllAfter_ClientHello',
   'TestRtcDTLS_ClientPassive_ARQ_DropAllAfter_ServerHello',
   'TestRtcDTLS_ClientPassive_ARQ_DropAllAfter_Certificate',
@@ -66,7 +68,6 @@ const NOT_RUN: Record<string, string> = {
   TestBugfix2371_PlayWithoutNack: 'the player offers H.264 packetization-mode=0 only; srsx sends FU-A (mode 1) and rejects that m-line',
   TestRtcDTLS_ClientPassive_ARQ_Certificate_After_ClientHello:
     "SRS as the DTLS client with its 50 ms ARQ timer; srsx is always the DTLS server (a=setup:passive) and werift-dtls's first retransmission is after 500 ms",
-  TestRtcDTLS_ClientActive_Corrupt_Certificate: 'srsx does not answer a corrupted Certificate with a fatal alert',
 };
 
 /** srs.test's WebRTC cases: every one is either run or listed in NOT_RUN with a reason. */
@@ -92,8 +93,9 @@ function verdict(out: string, name: string): { result: string; why: string } {
   const m = new RegExp(`^--- (PASS|FAIL|SKIP): ${name} `, 'm').exec(out);
   const run = out.indexOf(`=== RUN   ${name}\n`);
   const end = m ? m.index : out.length;
-  const why = run < 0 || m?.[1] === 'PASS' ? '' : out.slice(run, end).split('\n').filter((l) => /^\s+\w+_test\.go:\d+:/.test(l)).slice(0, 3).join('\n');
-  return { result: m ? m[1]! : 'missing', why };
+  if (!m) return { result: 'missing', why: `no verdict in srs.test's output; its end:\n${out.split('\n').slice(-25).join('\n')}` };
+  const why = run < 0 || m[1] === 'PASS' ? '' : out.slice(run, end).split('\n').filter((l) => /^\s+\w+_test\.go:\d+:/.test(l)).slice(0, 3).join('\n');
+  return { result: m[1]!, why };
 }
 
 describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network namespace)", () => {
@@ -162,8 +164,9 @@ describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network names
       const child = spawn('ip', [
         'netns', 'exec', NS, SRS_PKG_BIN, '-test.v', '-test.run', `^(${CASES.join('|')})$`,
         '-srs-server', SERVER_IP, '-srs-http-server', `${SERVER_IP}:8080`, ...media,
-        // RSA certificate generation by pion on a loaded 2-core machine takes seconds
-        '-srs-timeout', '15000',
+        // RSA certificate generation by pion on a loaded 2-core machine takes seconds, and VeryBadNetwork waits ~10 s
+        // for pion's own 1 s retransmissions of 4 dropped ClientHellos and 5 dropped Certificates
+        '-srs-timeout', '20000',
       ], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       child.stdout!.on('data', (d) => (text += d));

@@ -1,7 +1,7 @@
 // DTLS record-layer helpers: epoch-0 renumbering of outgoing records (werift-dtls reuses one record number per
 // flight and resends flights byte for byte; srs-bench's ARQ cases reject a retransmission with the same number)
 // and the malformed-handshake check (srs-bench's Corrupt cases expect a fatal alert).
-import { alertRecord, ALERT_ILLEGAL_PARAMETER, badHandshakeRecord, renumberEpoch0 } from '../../src/protocol/rtc/dtls-record.js';
+import { alertRecord, ALERT_ILLEGAL_PARAMETER, badHandshakeRecord, packRecords, renumberEpoch0 } from '../../src/protocol/rtc/dtls-record.js';
 
 /** One DTLS 1.2 record: type, epoch, sequence number, body. */
 function record(type: number, epoch: number, seq: number, body: Buffer): Buffer {
@@ -99,5 +99,16 @@ describe('badHandshakeRecord', () => {
 describe('alertRecord', () => {
   it('is a fatal alert in an epoch-0 DTLS 1.2 record', () => {
     expect(alertRecord(ALERT_ILLEGAL_PARAMETER, 7).toString('hex')).toBe('15' + 'fefd' + '0000' + '000000000007' + '0002' + '02' + '2f');
+  });
+});
+
+describe('packRecords', () => {
+  it('packs a flight into as few datagrams of at most max bytes as whole records allow, in order', () => {
+    const recs = [100, 600, 400, 300, 1500, 50].map((n, i) => record(22, 0, i, Buffer.alloc(n - 13, i)));
+    const out = packRecords(recs, 1200);
+    expect(out.map((d) => d.length)).toEqual([1100, 300, 1500, 50]);
+    expect(Buffer.concat(out)).toEqual(Buffer.concat(recs));
+    expect(packRecords([], 1200)).toEqual([]);
+    expect(packRecords([recs[0]!], 1200)[0]).toBe(recs[0]);
   });
 });

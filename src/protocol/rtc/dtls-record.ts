@@ -78,3 +78,25 @@ export function alertRecord(description: number, seq: number): Buffer {
   b[14] = description;
   return b;
 }
+
+/**
+ * Packs whole records, in order, into datagrams of at most `max` bytes (a record larger than `max` goes
+ * alone), as OpenSSL and browsers send a flight; werift-dtls hands over one record at a time.
+ */
+export function packRecords(records: Buffer[], max: number): Buffer[] {
+  const out: Buffer[] = [];
+  let batch: Buffer[] = [];
+  let size = 0;
+  const emit = () => {
+    if (size > 0) out.push(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size));
+    batch = [];
+    size = 0;
+  };
+  for (const r of records) {
+    if (size > 0 && size + r.length > max) emit();
+    batch.push(r);
+    size += r.length;
+  }
+  emit();
+  return out;
+}

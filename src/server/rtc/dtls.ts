@@ -6,7 +6,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import dtls from 'werift-dtls/lib/dtls/src/index.js';
-import { ALERT_ILLEGAL_PARAMETER, alertRecord, badHandshakeRecord, renumberEpoch0, type Epoch0Counter } from '../../protocol/rtc/dtls-record.js';
+import { ALERT_ILLEGAL_PARAMETER, alertRecord, badHandshakeRecord, packRecords, renumberEpoch0, type Epoch0Counter } from '../../protocol/rtc/dtls-record.js';
 
 const { CipherContext, DtlsServer } = dtls;
 type DtlsServerT = InstanceType<typeof DtlsServer>;
@@ -16,6 +16,8 @@ const SHA256 = 4;
 const ECDSA = 3;
 const SECP256R1 = 23;
 const SRTP_AES128_CM_HMAC_SHA1_80 = 1;
+/** largest datagram of packed handshake records (what fits a 1280-byte IPv6 minimum MTU with headers) */
+const DATAGRAM_MAX = 1200;
 
 export interface DtlsCertificate {
   certPem: string;
@@ -78,6 +80,8 @@ export class DtlsEndpoint {
   /** our epoch-0 record numbers: werift reuses one per flight and resends flights unchanged (dtls-record.ts) */
   private readonly seq0: Epoch0Counter = { next: 0 };
   private readonly events: DtlsEvents;
+  /** records werift sent in this turn of the event loop, sent as few datagrams (see flush) */
+  private pending: Buffer[] = [];
 
   /**
    * @param peerFingerprint the offer's a=fingerprint ('sha-256 AB:CD:…'): the certificate the peer shows in
@@ -94,7 +98,7 @@ export class DtlsEndpoint {
         if (this.transport.closed) return;
         const out = Buffer.from(data);
         renumberEpoch0(out, this.seq0);
-        events.send(out);
+        if (this.pending.push(out) === 1) setImmediate(() => this.flush());
       },
       close: async () => {
         this.transport.closed = true;
@@ -125,6 +129,18 @@ export class DtlsEndpoint {
       if (!this.done) events.failed(err);
     });
     this.server.onClose.subscribe(() => events.closed());
+  }
+
+  /**
+   * werift-dtls sends each record of a flight as a datagram of its own; OpenSSL (SRS) and browsers pack a
+   * flight's records into datagrams up to the MTU. Packed, a flight is one or two datagrams (fewer to lose,
+   * and srs-bench's corruption of a client's Certificate finds that record first, not ours).
+   */
+  private flush(): void {
+    const records = this.pending;
+    this.pending = [];
+    if (this.transport.closed) return;
+    for (const d of packRecords(records, DATAGRAM_MAX)) this.events.send(d);
   }
 
   /** A DTLS datagram from the peer. */
