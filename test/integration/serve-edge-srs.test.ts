@@ -90,8 +90,10 @@ describe('srsx and SRS 7 in one cluster', () => {
     started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/o7`).child);
     await waitFor('the stream on srsx', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 'o7' && s.publish.active));
 
-    const p1 = videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/o7`, 5);
+    // HTTP-FLV first: SRS 7's edge then plays `o7.flv` upstream, which srsx (as SRS) takes as `o7`
     const p2 = videoFrames(`http://127.0.0.1:${edge.http}/live/o7.flv`, 5);
+    await sleep(500);
+    const p1 = videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/o7`, 5);
     await waitFor('the SRS edge pulling from srsx', async () => (await players(origin.api, 'o7')).length >= 1).catch((e: Error) => {
       throw new Error(`${e.message}\nSRS edge log:\n${edge.log().slice(-4000)}\nsrsx origin log:\n${origin.log().slice(-2000)}`);
     });

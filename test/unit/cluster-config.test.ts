@@ -5,6 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/server/config/index.js';
 import { upstreamUrl, isEdge } from '../../src/server/cluster/edge.js';
 import type { VhostConfig } from '../../src/server/config/types.js';
+import { parseConnect, parseStreamName } from '../../src/server/rtmp/request.js';
 
 let dir: string;
 beforeAll(() => {
@@ -61,5 +62,18 @@ describe('upstreamUrl', () => {
     expect(upstreamUrl({ host: '10.0.0.1', port: 1935 }, { vhost: vhost('edge.com'), app: 'live', stream: 's', param: '?token=a' })).toBe('rtmp://10.0.0.1:1935/live/s?token=a&vhost=edge.com');
     expect(upstreamUrl({ host: '10.0.0.1', port: 1935 }, { vhost: vhost('edge.com', 'origin.com'), app: 'a/b', stream: 's', param: '' })).toBe('rtmp://10.0.0.1:1935/a/b/s?vhost=origin.com');
     expect(upstreamUrl({ host: '::1', port: 1935 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '' })).toBe('rtmp://[::1]:1935/live/s');
+  });
+});
+
+describe('what an SRS edge sends an srsx origin', () => {
+  it('a stream name with an extension is the stream without it, as SRS keys streams (an HTTP-FLV-first SRS edge plays `s.flv`)', () => {
+    expect(parseStreamName('o7.flv')).toEqual({ stream: 'o7', vhost: undefined, param: '' });
+    expect(parseStreamName('o7.flv?token=a&vhost=v.com')).toEqual({ stream: 'o7', vhost: 'v.com', param: '?token=a&vhost=v.com' });
+    expect(parseStreamName('o7')).toMatchObject({ stream: 'o7' });
+  });
+  it("token traverse: the connect's tcUrl query is the param when the app field has none (SRS's srs_discovery_tc_url)", () => {
+    expect(parseConnect('rtmp://127.0.0.1:1935/live?token=good', 'live')).toMatchObject({ app: 'live', param: '?token=good', vhost: '127.0.0.1' });
+    expect(parseConnect('rtmp://127.0.0.1:1935/live?vhost=v.com', 'live')).toMatchObject({ app: 'live', vhost: 'v.com' });
+    expect(parseConnect('rtmp://127.0.0.1:1935/live', 'live?token=x')).toMatchObject({ app: 'live', param: '?token=x' });
   });
 });

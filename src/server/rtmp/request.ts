@@ -40,5 +40,9 @@ export function parseConnect(tcUrl: string, appField: string | undefined): Pick<
 
 export function parseStreamName(name: string): { stream: string; vhost?: string; param: string } {
   const { path, query, raw } = splitQuery(name);
-  return { stream: path, vhost: query.get('vhost') ?? query.get('domain') ?? undefined, param: raw };
+  // SRS keys a stream without any extension (srs_generate_stream_url: `livestream.flv` is
+  // `livestream`); an SRS edge whose first player is HTTP-FLV plays `livestream.flv` upstream
+  const dot = path.lastIndexOf('.');
+  const stream = dot > 0 ? path.slice(0, dot) : path;
+  return { stream, vhost: query.get('vhost') ?? query.get('domain') ?? undefined, param: raw };
 }
