@@ -30,6 +30,10 @@ const CASES = [
   'TestRtcBasic_PublishPlay',
   'TestBugfix2371_PublishWithNack',
   'TestBugfix2371_PlayWithNack',
+  // H.264 packetization-mode 0 only: a publisher's is taken (it sends single NAL units); a player's video is
+  // rejected (srsx sends FU-A), its answer keeping the format's rtpmap so pion accepts it. Both check the answer only.
+  'TestBugfix2371_PublishWithoutNack',
+  'TestBugfix2371_PlayWithoutNack',
   'TestBugfix2371_RTMP2RTC_PlayWithNack',
   'TestRtcPublish_HttpFlvPlay',
   'TestRtmpPublish_RtcPlay',
@@ -64,8 +68,6 @@ const CASES = [
 
 /** RTC cases of srs.test that are not run, and why (docs/testing.md says the same). */
 const NOT_RUN: Record<string, string> = {
-  TestBugfix2371_PublishWithoutNack: 'offers H.264 packetization-mode=0 only; srsx accepts mode 1 only and rejects that m-line',
-  TestBugfix2371_PlayWithoutNack: 'the player offers H.264 packetization-mode=0 only; srsx sends FU-A (mode 1) and rejects that m-line',
   TestRtcDTLS_ClientPassive_ARQ_Certificate_After_ClientHello:
     "SRS as the DTLS client with its 50 ms ARQ timer; srsx is always the DTLS server (a=setup:passive) and werift-dtls's first retransmission is after 500 ms",
 };

@@ -42,6 +42,17 @@ describe('SDP', () => {
     expect(v!.codecs.find((c) => c.pt === 102)!.rtcpFb).toEqual(['goog-remb', 'nack', 'nack pli', 'ccm fir']);
   });
 
+  test('H.264 packetization-mode 0 (or none: RFC 6184 default 0) only for a publisher, and only when no mode 1 is offered', () => {
+    const h = (pt: number, fmtp?: string) => ({ pt, name: 'H264', clockRate: 90000, fmtp, rtcpFb: [] });
+    // srs-bench's registerMiniCodecsWithoutNack: one H.264, mode 0
+    const mode0 = [h(108, 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f')];
+    expect(pickH264(mode0)).toBeUndefined();
+    expect(pickH264(mode0, '42e01f', { mode0: true })!.pt).toBe(108);
+    expect(pickH264([h(96, 'profile-level-id=640032'), h(97, 'profile-level-id=42001f')], '42e01f', { mode0: true })!.pt).toBe(97);
+    // mode 1 wins over mode 0 whatever the profile
+    expect(pickH264([h(102, 'packetization-mode=0;profile-level-id=42e01f'), h(104, 'packetization-mode=1;profile-level-id=640032')], '42e01f', { mode0: true })!.pt).toBe(104);
+  });
+
   test('refuses what is not an offer it can answer', () => {
     expect(() => parseSdp('hello')).toThrow(SdpError);
     expect(() => parseSdp('v=0\r\ns=-\r\n')).toThrow(/no media section/);
@@ -61,6 +72,9 @@ describe('SDP', () => {
     expect(lines).toContain('a=ice-lite');
     expect(lines).toContain('a=group:BUNDLE 1');
     expect(lines).toContain('m=audio 0 UDP/TLS/RTP/SAVPF 111');
+    // a rejected section keeps its format's rtpmap (pion refuses an answer with an unmapped dynamic format)
+    const rejected = lines.slice(lines.indexOf('m=audio 0 UDP/TLS/RTP/SAVPF 111'), lines.indexOf('m=video 9 UDP/TLS/RTP/SAVPF 106'));
+    expect(rejected).toEqual(['m=audio 0 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', 'a=inactive']);
     expect(lines).toContain('m=video 9 UDP/TLS/RTP/SAVPF 106');
     for (const l of ['a=setup:passive', 'a=rtcp-mux', 'a=rtcp-rsize', 'a=recvonly', 'a=mid:1', 'a=ice-ufrag:u1', 'a=fingerprint:sha-256 AA:BB',
       'a=rtpmap:106 H264/90000', 'a=rtcp-fb:106 nack', 'a=rtcp-fb:106 nack pli', 'a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',

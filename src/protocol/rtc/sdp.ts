@@ -170,14 +170,19 @@ export function fmtpMap(fmtp: string | undefined): Map<string, string> {
 }
 
 /**
- * The H.264 codec to use from a list (packetization-mode 1 only): the one whose profile-level-id is
+ * The H.264 codec to use from a list, packetization-mode 1 first: the one whose profile-level-id is
  * `prefer` (default 42e01f), else the first constrained-baseline/baseline (42xxxx), else the first
- * packetization-mode 1 of any profile.
+ * packetization-mode 1 of any profile. With `mode0` (a publisher: we only receive), an offer with no
+ * mode 1 gets its packetization-mode 0 codec (single NAL units, which the depacketizer reads), in the
+ * same order of preference, as SRS takes the first H.264 when none is mode 1; never for players, to
+ * whom srsx sends FU-A.
  */
-export function pickH264(codecs: SdpCodec[], prefer = '42e01f'): SdpCodec | undefined {
-  const h264 = codecs.filter((c) => c.name.toUpperCase() === 'H264' && fmtpMap(c.fmtp).get('packetization-mode') === '1');
+export function pickH264(codecs: SdpCodec[], prefer = '42e01f', opts: { mode0?: boolean } = {}): SdpCodec | undefined {
+  const mode = (c: SdpCodec) => fmtpMap(c.fmtp).get('packetization-mode') ?? '0';
   const pli = (c: SdpCodec) => (fmtpMap(c.fmtp).get('profile-level-id') ?? '').toLowerCase();
-  return h264.find((c) => pli(c) === prefer.toLowerCase()) ?? h264.find((c) => pli(c).startsWith('42')) ?? h264[0];
+  const best = (list: SdpCodec[]) => list.find((c) => pli(c) === prefer.toLowerCase()) ?? list.find((c) => pli(c).startsWith('42')) ?? list[0];
+  const h264 = codecs.filter((c) => c.name.toUpperCase() === 'H264');
+  return best(h264.filter((c) => mode(c) === '1')) ?? (opts.mode0 ? best(h264.filter((c) => mode(c) === '0')) : undefined);
 }
 
 export interface AnswerMedia {
@@ -210,8 +215,12 @@ export function buildAnswer(o: AnswerOptions): string {
   for (const x of o.media) {
     const off = x.offered;
     if (!x.codec) {
-      L.push(`m=${off.kind} 0 ${off.proto} ${off.formats[0] ?? '0'}`, 'c=IN IP4 0.0.0.0');
+      const fmt = off.formats[0] ?? '0';
+      L.push(`m=${off.kind} 0 ${off.proto} ${fmt}`, 'c=IN IP4 0.0.0.0');
       if (off.mid !== undefined) L.push(`a=mid:${off.mid}`);
+      // the offer's rtpmap of that format: pion fails the whole answer on a dynamic format it cannot map
+      const oc = off.codecs.find((c) => String(c.pt) === fmt);
+      if (oc) L.push(`a=rtpmap:${oc.pt} ${oc.name}/${oc.clockRate}${oc.channels ? `/${oc.channels}` : ''}`);
       L.push('a=inactive');
       continue;
     }

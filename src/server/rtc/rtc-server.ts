@@ -457,7 +457,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       }
       return byName(src.codec.toLowerCase());
     }
-    return pickH264(m.codecs) ?? byName('vp8');
+    return pickH264(m.codecs, '42e01f', { mode0: role === 'publish' }) ?? byName('vp8');
   }
 
   find(id: string): RtcSession | undefined {
