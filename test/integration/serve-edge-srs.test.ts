@@ -2,6 +2,7 @@
 // srsx origin. SRS is the binary built from SRS's source (test/helpers/srs-cache.ts); without it the
 // cases are skipped with a loud warning naming what is missing (SRSX_REQUIRE_SRS=1: they fail).
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import { freePort, hasTool } from '../helpers/env.js';
 import { sleep, startServer, stopAfterEach, stopChild } from '../helpers/serve.js';
 import { ensureSrs, itIfAvailable, SRS_BIN } from '../helpers/srs-cache.js';
 import { apiList as api, edgeBody, playersOf as players, publishLoop, videoFrames, waitFor, type ApiStream } from '../helpers/cluster.js';
+import { RtmpClient } from '../../src/client/rtmp-client.js';
 
 const srs = ensureSrs();
 const missingTools = ['ffmpeg', 'ffprobe'].filter((t) => !hasTool(t));
@@ -107,5 +109,42 @@ describe('srsx and SRS 7 in one cluster', () => {
     started.add(publishLoop(`rtmp://127.0.0.1:${edge.rtmp}/live/up7`).child);
     await waitFor('the SRS edge publish on srsx', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 'up7' && s.publish.active));
     expect(await videoFrames(`rtmp://127.0.0.1:${origin.rtmp}/live/up7`, 4)).toBeGreaterThanOrEqual(75);
+  }, 120_000);
+
+  // SRS 7 calls on_connect only once a client plays or publishes: the edge's traverse of a player
+  // connects AND plays (then leaves), so SRS's hook sees the token and can refuse it
+  itSrs("token_traverse against SRS 7: SRS's on_connect hook sees the edge client's token and decides", async () => {
+    const hits: Array<Record<string, unknown>> = [];
+    const cb = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (d) => (data += d));
+      req.on('end', () => {
+        const body = JSON.parse(data) as Record<string, unknown>;
+        hits.push(body);
+        const code = body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ code }));
+      });
+    });
+    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
+    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
+    const cbPort = (cb.address() as { port: number }).port;
+    const origin = started.add(await startSrs(`    http_hooks { enabled on; on_connect http://127.0.0.1:${cbPort}/connect; }`));
+    const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp], 'token_traverse on;') }));
+    started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/t7`).child);
+    await waitFor('the stream on SRS', async () => (await api<ApiStream>(origin.api, 'streams')).find((s) => s.name === 't7' && s.publish.active));
+
+    const bad = new RtmpClient(`rtmp://127.0.0.1:${edge.rtmp}/live/t7?token=bad`);
+    bad.on('error', () => undefined);
+    await bad.connect();
+    await expect(bad.play()).rejects.toThrow(/NetStream.Play.Failed|closed/).catch((e: Error) => {
+      throw new Error(`${e.message}\nhooks: ${JSON.stringify(hits)}\nedge: ${edge.log().slice(-1500)}\nSRS: ${origin.log().slice(-3000)}`);
+    });
+    bad.close();
+    expect(hits.some((h) => h.action === 'on_connect' && String(h.param).includes('token=bad'))).toBe(true);
+    // refused before any pull: SRS sees no player of t7 from the edge
+    expect(await players(origin.api, 't7')).toHaveLength(0);
+    expect(await videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/t7?token=good`, 3)).toBeGreaterThanOrEqual(50);
+    expect(hits.some((h) => h.action === 'on_connect' && String(h.param).includes('token=good'))).toBe(true);
   }, 120_000);
 });

@@ -70,8 +70,12 @@ export interface TraverseResult {
 
 /** What the RTMP session and the HTTP-FLV player call (SessionContext.edge). */
 export interface EdgeHooks {
-  /** token_traverse: a promise of the origin's verdict, or undefined when the vhost does not traverse */
-  traverse(req: EdgeRequest): Promise<TraverseResult> | undefined;
+  /**
+   * token_traverse: a promise of the origin's verdict, or undefined when the vhost does not traverse.
+   * `kind` 'play' also plays the stream on the origin (then leaves at once), so an origin that decides
+   * only once a client plays (SRS 7 calls on_connect after play/publish) decides too.
+   */
+  traverse(req: EdgeRequest, kind?: 'play' | 'publish'): Promise<TraverseResult> | undefined;
   /** a player joined `source` (after addConsumer): pulls from an origin when the vhost is an edge */
   played(source: LiveSource, req: EdgeRequest): void;
   /** a player left `source` (after removeConsumer) */
@@ -389,8 +393,13 @@ class EdgePush implements SourceTap {
   }
 }
 
-/** Ask one origin after another (in the config's order, as SRS) until one answers the connect. */
-async function traverseOnce(req: EdgeRequest, log: Logger): Promise<TraverseResult> {
+/**
+ * Ask one origin after another (in the config's order, as SRS) until one answers: the client's
+ * connect, as SRS sends it; for a player also a play of the stream (closed once the origin starts
+ * it): SRS 7 runs its on_connect hook only when a client plays or publishes, so a connect alone
+ * would pass any token. A publisher's traverse is the connect alone (a publish would take the stream).
+ */
+async function traverseOnce(req: EdgeRequest, kind: 'play' | 'publish', log: Logger): Promise<TraverseResult> {
   const tcUrl = req.tcUrl.includes('?') || !req.param ? req.tcUrl : `${req.tcUrl}${req.param}`;
   const reasons: string[] = [];
   for (const origin of req.vhost.cluster.origins) {
@@ -402,13 +411,14 @@ async function traverseOnce(req: EdgeRequest, log: Logger): Promise<TraverseResu
     client.on('error', () => undefined);
     try {
       await client.connect();
+      if (kind === 'play') await client.play();
       client.close();
-      log.trace(`edge token traverse ok at ${hostPort(origin)}: tcUrl=${tcUrl}`);
+      log.trace(`edge token traverse (${kind}) ok at ${hostPort(origin)}: tcUrl=${tcUrl}`);
       return { ok: true };
     } catch (err) {
       client.close();
       const msg = (err as Error).message;
-      if (/^connect refused|connection closed by the server/.test(msg)) {
+      if (/^connect refused|^NetStream\.|connection closed by the server|ECONNRESET/.test(msg)) {
         // the origin answered: it refuses this client (SRS stops at the first origin that connects)
         return { ok: false, reason: `origin ${hostPort(origin)} refused the token: ${msg}` };
       }
@@ -428,9 +438,9 @@ export class EdgeCluster implements EdgeHooks {
     private readonly log: Logger,
   ) {}
 
-  traverse(req: EdgeRequest): Promise<TraverseResult> | undefined {
+  traverse(req: EdgeRequest, kind: 'play' | 'publish' = 'play'): Promise<TraverseResult> | undefined {
     if (!isEdge(req.vhost) || !req.vhost.cluster.tokenTraverse) return undefined;
-    return traverseOnce(req, this.log).catch((err: Error) => ({ ok: false, reason: `token traverse failed: ${err.message}` }));
+    return traverseOnce(req, kind, this.log).catch((err: Error) => ({ ok: false, reason: `token traverse failed: ${err.message}` }));
   }
 
   played(source: LiveSource, req: EdgeRequest): void {

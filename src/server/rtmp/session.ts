@@ -428,7 +428,7 @@ export class RtmpSession {
 
   /** An edge's token_traverse (SRS sends the client's connect to the origin before serving it): false when not configured. */
   private traverse(t: { vhost: VhostConfig; stream: string; param: string }, code: string, allow: () => void): boolean {
-    const verdict = this.ctx.edge?.traverse(this.edgeRequest(t));
+    const verdict = this.ctx.edge?.traverse(this.edgeRequest(t), code === 'NetStream.Play.Failed' ? 'play' : 'publish');
     if (!verdict) return false;
     return this.hold(verdict, allow, (why) => {
       this.send(onStatus(PLAY_STREAM_ID, 'error', code, why));
