@@ -168,8 +168,8 @@ describe('srsx edge of an srsx origin', () => {
     const conf = path.join(dir, 'edge.conf');
     writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster {\n        mode remote;\n        origin 127.0.0.1:19350 127.0.0.1:19351;\n        token_traverse on;\n        origin_cluster off;\n        protocol rtmp;\n    }\n}\n`);
     const ok = runCli(['serve', '-t', '-c', conf]);
-    expect(ok.code).toBe(0);
     const text = ok.stdout + ok.stderr;
+    expect({ code: ok.code, text }).toMatchObject({ code: 0 });
     expect(text).toContain('vhost.cluster.origin_cluster is not implemented by srsx');
     expect(text).toContain('vhost.cluster.protocol is not implemented by srsx');
     expect(text).not.toMatch(/cluster\.(mode|origin|token_traverse) is not implemented/);
