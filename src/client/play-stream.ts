@@ -36,23 +36,28 @@ export function gotNoMedia(s: PlayStats): boolean {
 }
 
 /**
- * A promise for the reason the play must stop early: the signal aborted, or no media within
- * `noMediaMs`; `cancel` clears its timers.
+ * A promise for the reason the play stops: the signal aborted (at any time), or, once `arm()`ed
+ * (when the play has started), the duration elapsed or no media came within `noMediaMs`.
+ * `cancel` clears its timers.
  */
-function stopper(opts: PlayOptions, stats: PlayStats): { reason: Promise<string>; cancel: () => void } {
-  let cancel = () => {};
-  const reason = new Promise<string>((resolve) => {
-    const timers: NodeJS.Timeout[] = [setTimeout(() => resolve(EndedBy.duration), opts.durationMs)];
-    if (opts.noMediaMs && opts.noMediaMs < opts.durationMs) timers.push(setTimeout(() => gotNoMedia(stats) && resolve(EndedBy.noMedia), opts.noMediaMs));
-    const onAbort = () => resolve(EndedBy.interrupted);
-    if (opts.signal?.aborted) onAbort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    cancel = () => {
+function stopper(opts: PlayOptions, stats: PlayStats): { reason: Promise<string>; arm: () => void; cancel: () => void } {
+  const timers: NodeJS.Timeout[] = [];
+  let resolveReason: (r: string) => void = () => {};
+  const reason = new Promise<string>((resolve) => (resolveReason = resolve));
+  const onAbort = () => resolveReason(EndedBy.interrupted);
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    reason,
+    arm: () => {
+      timers.push(setTimeout(() => resolveReason(EndedBy.duration), opts.durationMs));
+      if (opts.noMediaMs && opts.noMediaMs < opts.durationMs) timers.push(setTimeout(() => gotNoMedia(stats) && resolveReason(EndedBy.noMedia), opts.noMediaMs));
+    },
+    cancel: () => {
       for (const t of timers) clearTimeout(t);
       opts.signal?.removeEventListener('abort', onAbort);
-    };
-  });
-  return { reason, cancel };
+    },
+  };
 }
 
 function newStats(url: string): PlayStats {
@@ -103,12 +108,14 @@ async function playRtmp(url: string, opts: PlayOptions, stats: PlayStats, t0: nu
   try {
     // Ctrl-C while connecting or waiting for Play.Start ends the play too
     const started = client.connect().then(() => client.play()).then(() => undefined);
-    const early = await Promise.race([started, stop.reason.then((r) => (r === EndedBy.interrupted ? r : new Promise<never>(() => {})))]);
+    const early = await Promise.race([started, stop.reason]);
     if (early) {
       stats.endedBy = early;
       started.catch(() => {});
       return;
     }
+    // the duration counts from Play.Start, as it always did
+    stop.arm();
     stats.endedBy = await Promise.race([closed, stop.reason]);
   } finally {
     stop.cancel();
@@ -118,6 +125,7 @@ async function playRtmp(url: string, opts: PlayOptions, stats: PlayStats, t0: nu
 
 async function playFlv(url: string, opts: PlayOptions, stats: PlayStats, t0: number, out?: WriteStream): Promise<void> {
   const stop = stopper(opts, stats);
+  stop.arm();
   await new Promise<void>((resolve, reject) => {
     const req = http.get(url, (res) => {
       if (res.statusCode !== 200) {
