@@ -42,12 +42,16 @@ export function renumberEpoch0(buf: Buffer, counter: Epoch0Counter): void {
   }
 }
 
-/** Why a plaintext (epoch 0) handshake record of an incoming datagram is malformed, or undefined when none is. */
+/**
+ * Why a plaintext (epoch 0) handshake record of an incoming datagram is malformed, or undefined when none is
+ * (records after a truncated one are not looked at).
+ */
 export function badHandshakeRecord(buf: Buffer): string | undefined {
   let off = 0;
   while (off + DTLS_HEADER <= buf.length) {
     const len = buf.readUInt16BE(off + 11);
-    if (off + DTLS_HEADER + len > buf.length) return `record length ${len} beyond the datagram (${buf.length - off - DTLS_HEADER} bytes left)`;
+    // a truncated record is discarded silently (RFC 6347 4.1.2.7), as OpenSSL does: not a reason for an alert
+    if (off + DTLS_HEADER + len > buf.length) return undefined;
     if (buf[off] === CT_HANDSHAKE && buf.readUInt16BE(off + 3) === 0) {
       // one record may carry several handshake messages (fragments), each with its 12-byte header
       const end = off + DTLS_HEADER + len;
