@@ -86,17 +86,17 @@ describe('bench compare writes the files its help names', () => {
     const named = new Set((help.match(/\b[a-zA-Z-]+\.(?:json|svg)\b/g) ?? []).map((n) => n.replace(/^NAME\./, 'report.')));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-compare-help-'));
     const plain = path.join(dir, 'plain');
-    const r = runCli(['bench', 'compare', '--servers', 'srsx', '--clients', '2', '--hold', '1s', '--ramp', '10', '--out', plain], { timeoutMs: 90_000 });
+    const r = runCli(['bench', 'compare', '--servers', 'srsx', '--clients', '2', '--hold', '1s', '--ramp', '10', '--out', plain], { timeoutMs: 150_000 });
     expect(`exit ${r.code} ${r.stderr.slice(-500)}`).toBe('exit 0 ' + r.stderr.slice(-500));
     expect(readdirSync(plain).sort()).toEqual(['compare.json', 'compare.svg']);
     const md = path.join(dir, 'md');
-    const m = runCli(['bench', 'compare', '--servers', 'srsx', '--clients', '2', '--hold', '1s', '--ramp', '10', '--out', md, '--markdown', path.join(md, 'report.md')], { timeoutMs: 90_000 });
+    const m = runCli(['bench', 'compare', '--servers', 'srsx', '--clients', '2', '--hold', '1s', '--ramp', '10', '--out', md, '--markdown', path.join(md, 'report.md')], { timeoutMs: 150_000 });
     expect(`exit ${m.code} ${m.stderr.slice(-500)}`).toBe('exit 0 ' + m.stderr.slice(-500));
     expect(readdirSync(md).sort()).toEqual(['compare.json', 'report.md', 'report.svg']);
     for (const f of [...readdirSync(plain), ...readdirSync(md)].filter((x) => /\.(json|svg)$/.test(x))) expect([...named]).toContain(f);
     // what it prints it wrote is what it wrote
     expect(r.stdout).toMatch(new RegExp(`wrote ${plain}/compare\\.json, ${plain}/compare\\.svg`));
-  }, 120_000);
+  }, 330_000);
 });
 
 describe('intervals and durations', () => {
