@@ -269,7 +269,9 @@ class EdgeIngester {
     this.client = undefined;
     client?.close();
     if (this.source.publisherId === this.id) this.source.stopPublish();
-    this.registry.release(this.source);
+    // release drops the registry's entry by key: only when it is still this source (a player that
+    // came after the source was released has a new one under the same key)
+    if (this.registry.find(this.source.vhost, this.source.app, this.source.name) === this.source) this.registry.release(this.source);
     this.log.trace(`edge pull ${this.source.key} stopped: ${why}`, this.id);
     this.onDone(this);
   }
