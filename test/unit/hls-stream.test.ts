@@ -1,5 +1,6 @@
 // HlsStream on a real LiveSource with synthetic H.264/AAC messages, writing to a temp dir.
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { createDecipheriv } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { HlsConfig } from '../../src/server/config/types.js';
@@ -99,6 +100,48 @@ describe('HlsStream', () => {
     expect(hls.segments.map((s) => s.discontinuity)).toEqual([false, false, true, false, false]);
     expect(existsSync(path.join(dir, 'live/s-2.ts'))).toBe(false);
     expect(readFileSync(path.join(dir, 'live/s.m3u8'), 'utf8')).toMatch(/#EXT-X-DISCONTINUITY\n#EXTINF:[\d.]+, no desc\ns-3\.ts/);
+  });
+
+  it('hls_keys: a key file per hls_fragments_per_key segments, EXT-X-KEY with IV = sequence number, segments decrypt to TS; cleanup and dispose remove the keys', async () => {
+    const { dir, source, hls } = setup({ fragment: 1, window: 3, keys: true, fragmentsPerKey: 2 });
+    feed(source, 0, 8);
+    source.stopPublish();
+    await hls.disk.idle();
+    const text = readFileSync(path.join(dir, 'live/s.m3u8'), 'utf8');
+    const entries = [...text.matchAll(/#EXT-X-KEY:METHOD=AES-128,URI="(s-\d+\.key)",IV=0x([0-9a-f]{32})\n#EXTINF:[\d.]+, no desc\ns-(\d+)\.ts/g)];
+    expect(entries.length).toBe(hls.segments.length);
+    for (const [, key, iv, seq] of entries) {
+      expect(BigInt(`0x${iv}`)).toBe(BigInt(seq!));
+      expect(key).toBe(`s-${Number(seq) - (Number(seq) % 2)}.key`);
+      const enc = readFileSync(path.join(dir, 'live', `s-${seq}.ts`));
+      const d = createDecipheriv('aes-128-cbc', readFileSync(path.join(dir, 'live', key!)), Buffer.from(iv!, 'hex'));
+      const plain = Buffer.concat([d.update(enc), d.final()]);
+      expect(plain.length % 188).toBe(0);
+      expect(plain[0]).toBe(0x47);
+    }
+    // only the keys of the window are left
+    const keys = readdirSync(path.join(dir, 'live')).filter((f) => f.endsWith('.key')).sort();
+    expect(keys).toEqual([...new Set(entries.map((e) => e[1]!))].sort());
+    expect(keys).not.toContain('s-0.key');
+    hls.dispose();
+    await hls.disk.idle();
+    expect(readdirSync(path.join(dir, 'live'))).toEqual([]);
+  });
+
+  it('a segment that cannot be written stays out of the playlist (counted, warned), the next one starts with a discontinuity', async () => {
+    const { dir, log, source, hls } = setup({ fragment: 1 });
+    feed(source, 0, 2.5);
+    await hls.disk.idle();
+    // a directory where segment 2 goes: its rename fails
+    mkdirSync(path.join(dir, 'live/s-2.ts'));
+    feed(source, 2500, 3);
+    source.stopPublish();
+    await hls.disk.idle();
+    expect(hls.writeErrors).toBe(1);
+    expect(log.warnings.some((w) => /segment 2 not written \(.*\); left out of the playlist/.test(w))).toBe(true);
+    expect(hls.segments.map((s) => s.seq)).toEqual([0, 1, 3, 4, 5]);
+    expect(hls.segments.map((s) => s.discontinuity)).toEqual([false, false, true, false, false]);
+    expect(readFileSync(path.join(dir, 'live/s.m3u8'), 'utf8')).not.toContain('s-2.ts');
   });
 
   it('hls_cleanup off keeps the files that left the window', async () => {

@@ -360,9 +360,13 @@ export class HlsStream implements SourceTap {
           this.writeErrors++;
           this.totals.writeErrors++;
           const i = this.segments.indexOf(seg);
+          // what follows the hole starts with a discontinuity: the next segment, cut already or still growing
+          const next = i >= 0 ? this.segments[i + 1] : undefined;
           if (i >= 0) this.segments.splice(i, 1);
+          if (next) next.discontinuity = true;
+          else if (this.current) this.current.discontinuity = true;
+          else this.discontinuityNext = true;
           if (seg.key && this.aesKey === seg.key) this.aesKey = undefined; // a new key (and file) for the next segment
-          this.discontinuityNext = true;
           this.log.warn(`hls ${this.key}: segment ${seg.seq} not written (${this.disk.lastError ?? 'disk error'}); left out of the playlist`);
           this.onWriteError?.(seg);
         }
