@@ -157,7 +157,9 @@ describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network names
     for (;;) {
       if (Date.now() > deadline) throw new Error(`srsx (as srs -e, in netns ${NS}) did not answer /api/v1/versions in 20 s:\n${serverLog}`);
       if (server.exitCode !== null) throw new Error(`srsx (as srs -e) exited with ${server.exitCode}:\n${serverLog}`);
-      const r = spawnSync('ip', ['netns', 'exec', NS, 'curl', '-sf', '-m', '2', `http://${SERVER_IP}:1985/api/v1/versions`], { stdio: 'ignore' });
+      // the API is reachable inside the namespace only: ask from a node started there
+      const probe = `fetch('http://${SERVER_IP}:1985/api/v1/versions', { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+      const r = spawnSync('ip', ['netns', 'exec', NS, process.execPath, '-e', probe], { stdio: 'ignore', timeout: 5000 });
       if (r.status === 0) break;
       await new Promise((r) => setTimeout(r, 300));
     }
