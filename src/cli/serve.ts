@@ -100,12 +100,23 @@ async function runServer(file: string | undefined, envOnly: boolean): Promise<vo
     throw err;
   }
   const server = new LiveServer({ config, log, serverId: serverIdFor(config, (note) => log.warn(note)) });
+  // a stop signal while the listeners are being opened (seconds under valgrind) stops cleanly, not by
+  // the signal's default action
+  const duringStart = (signal: NodeJS.Signals) => {
+    log.trace(`${signal} during start-up: stopping`);
+    removePidFile(config.pidFile);
+    removePerfMap();
+    void log.close().finally(() => process.exit(0));
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, duringStart);
   try {
     await server.start();
   } catch (err) {
     removePidFile(config.pidFile);
     await log.close();
     throw err;
+  } finally {
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.off(sig, duringStart);
   }
   const b = server.bound;
   log.trace(`srsx serve pid=${process.pid} config=${config.source} rtmp=${b.rtmp.join(',')}` +
