@@ -3,8 +3,9 @@
   # (scripts/build-native.mjs --asan does that into native/build-asan).
   "variables": {
     "srsx_asan%": "<!(node -p \"process.env.SRSX_ASAN === '1' ? 1 : 0\")",
-    # the WebRTC fan-out needs libsrtp2 (Debian: libsrtp2-dev); without it the addon builds without it
-    "srsx_srtp%": "<!(node -p \"process.env.SRSX_NO_SRTP !== '1' && require('fs').existsSync('/usr/include/srtp2/srtp.h') ? 1 : 0\")"
+    # the WebRTC fan-out's SRTP uses node's own OpenSSL (headers in node's include dir, symbols in node);
+    # SRSX_NO_SRTP=1 builds the addon without it (the JS path then runs)
+    "srsx_srtp%": "<!(node -p \"process.env.SRSX_NO_SRTP !== '1' ? 1 : 0\")"
   },
   "targets": [
     {
@@ -17,8 +18,7 @@
           "ldflags": ["-fsanitize=address"]
         }],
         ["srsx_srtp==1", {
-          "defines": ["SRSX_HAVE_SRTP=1", "_GNU_SOURCE"],
-          "libraries": ["-lsrtp2"]
+          "defines": ["SRSX_HAVE_SRTP=1", "_GNU_SOURCE"]
         }]
       ]
     }

@@ -1,9 +1,9 @@
 /**
- * The native WebRTC send path (native/src/srsx_native.c, built with libsrtp2): per player an SRTP
- * sender context in C; per stream packet ONE native call copies the plain RTP packet for every player
- * (their SSRC/PT), srtp_protect()s each copy and sends them all with one sendmmsg() on the dgram
- * socket's fd. The JS path (SrtpContext + dgram.send per packet) is the fallback: when the addon was
- * not built, was built without libsrtp2, or SRSX_RTC_NATIVE=0. SRTCP stays in JS.
+ * The native WebRTC send path (native/src/srsx_native.c): per player an SRTP sender context in C
+ * (AES-CM/HMAC-SHA1 on node's own OpenSSL); per stream packet ONE native call copies the plain RTP
+ * packet for every player (their SSRC/PT), protects each copy and sends them all with one sendmmsg()
+ * on the dgram socket's fd. The JS path (SrtpContext + dgram.send per packet) is the fallback: when
+ * the addon was not built, was built with SRSX_NO_SRTP=1, or SRSX_RTC_NATIVE=0. SRTCP stays in JS.
  */
 import type dgram from 'node:dgram';
 import { loadNativeAddon } from '../../native/addon.js';
@@ -29,7 +29,7 @@ export function loadRtcNative(env: NodeJS.ProcessEnv = process.env): RtcNativeSt
   if (!a.ok) return { ok: false, reason: a.reason };
   const native = a.addon as unknown as Partial<NativeRtc>;
   if (typeof native.rtcFanout !== 'function' || typeof native.srtpVersion !== 'function') {
-    return { ok: false, reason: 'the native addon was built without libsrtp2 (apt-get install libsrtp2-dev, then npm run build:native)' };
+    return { ok: false, reason: 'the native addon was built without its SRTP fan-out (SRSX_NO_SRTP=1): npm run build:native' };
   }
   return { ok: true, native: native as NativeRtc, version: native.srtpVersion() };
 }

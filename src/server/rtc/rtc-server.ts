@@ -80,7 +80,7 @@ const STATS_PERIOD_MS = 5_000;
 
 export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
   private socket: dgram.Socket | undefined;
-  /** the native SRTP fan-out (libsrtp2 + sendmmsg), undefined on the JS path */
+  /** the native SRTP fan-out (SRTP on node's OpenSSL + sendmmsg), undefined on the JS path */
   fanout: NativeFanout | undefined;
   private cert: DtlsCertificate | undefined;
   private readonly byUsername = new Map<string, RtcSession>();
@@ -156,7 +156,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     void this.readKernelDrops().then((d) => (this.kernelDropsAtOpen = d));
   }
 
-  /** The native send path when the addon has libsrtp2 (SRSX_RTC_NATIVE=0 forces JS); logs which path runs. */
+  /** The native send path when the addon has its SRTP fan-out (SRSX_RTC_NATIVE=0 forces JS); logs which path runs. */
   private startFanout(sock: dgram.Socket): void {
     const st = loadRtcNative();
     const fd = st.ok ? dgramFd(sock) : -1;

@@ -24,7 +24,7 @@ export interface RtcSessionHost {
   closed(session: RtcSession, reason: string): void;
   published(session: RtcSession): void;
   log: { trace(msg: string, cid?: string): void; warn(msg: string, cid?: string): void };
-  /** the native SRTP fan-out (libsrtp2 + sendmmsg), when available; players then send RTP through it */
+  /** the native SRTP fan-out (SRTP on node's OpenSSL + sendmmsg), when available; players then send RTP through it */
   readonly fanout?: NativeFanout | undefined;
 }
 
@@ -82,7 +82,7 @@ export class RtcSession implements RtcPlayerOutput {
   private dtls: DtlsEndpoint | undefined;
   private srtpIn: SrtpContext | undefined;
   private srtpOut: SrtpContext | undefined;
-  /** player on the native path: its libsrtp2 sender context, and the address it was told */
+  /** player on the native path: its native SRTP sender context, and the address it was told */
   private nativeOut: NativeRtcOut | undefined;
   private nativePeer: string | undefined;
   private readonly tracks: Partial<Record<RtcMediaKind, RtcSessionTrack>> = {};
@@ -360,7 +360,7 @@ export class RtcSession implements RtcPlayerOutput {
     this.state = 'closed';
     this.dtls?.close();
     if (this.nativeOut) {
-      this.host.fanout?.close(this.nativeOut); // libsrtp2's context freed now (the GC finalizer is the backstop)
+      this.host.fanout?.close(this.nativeOut); // the native SRTP context freed now (the GC finalizer is the backstop)
       this.nativeOut = undefined;
     }
     if (this.role === 'play') this.stream.removePlayer(this);
