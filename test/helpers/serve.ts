@@ -39,7 +39,8 @@ ${opts.vhostBody ?? '    http_remux { enabled on; mount [vhost]/[app]/[stream].f
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`srsx serve did not start in 10 s:\n${out}`)), 10_000);
+    // 30 s: a start takes ~1 s, but several helpers under a load average of 15-20 once needed over 10 s
+    const t = setTimeout(() => reject(new Error(`srsx serve did not start in 30 s:\n${out}`)), 30_000);
     const check = () => {
       if (/srsx serve pid=/.test(out)) {
         clearTimeout(t);
