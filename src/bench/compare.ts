@@ -52,19 +52,29 @@ function startPublisher(file: string, url: string, useFfmpeg: boolean) {
   return child;
 }
 
-async function measureOne(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
-  const url = `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`;
+/**
+ * One player count: the load tool (`srsx bench <tool> … --json`, a process of its own) ramps the
+ * players; after ramp + settle the server's and the tool's CPU are sampled over the hold window;
+ * `row` turns the tool's JSON summary into the table's row.
+ */
+async function measureWith(
+  server: ServerUnderTest,
+  clients: number,
+  opts: CompareOptions,
+  step: (f: number) => void,
+  tool: { args: (durationMs: number, settleMs: number) => string[]; settleMs: number },
+  row: (summary: string, sampled: Pick<CompareRow, 'serverCpu' | 'serverRssMB' | 'loadToolCpu'>) => CompareRow,
+): Promise<CompareRow> {
   const rampMs = Math.ceil((clients / opts.rampPerSecond) * 1000);
-  const settleMs = 3000;
-  const durationMs = rampMs + settleMs + opts.holdMs + 1000;
-  const load = spawn(process.execPath, [SRSX_BIN, 'bench', 'rtmp-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--settle', `${settleMs}ms`, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const durationMs = rampMs + tool.settleMs + opts.holdMs + 1000;
+  const load = spawn(process.execPath, [SRSX_BIN, 'bench', ...tool.args(durationMs, tool.settleMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   load.stdout!.on('data', (d) => (out += d));
   const done = new Promise<void>((resolve) => load.once('exit', () => resolve()));
   const t0 = Date.now();
   const ticker = setInterval(() => step(Math.min(1, (Date.now() - t0) / durationMs)), 250);
   try {
-    await sleep(rampMs + settleMs);
+    await sleep(rampMs + tool.settleMs);
     const hz = await ticksPerSecond();
     const s1 = await sampleProcess(server.pid);
     const l1 = await sampleProcess(load.pid!);
@@ -72,69 +82,62 @@ async function measureOne(server: ServerUnderTest, clients: number, opts: Compar
     const s2 = await sampleProcess(server.pid);
     const l2 = await sampleProcess(load.pid!);
     await done;
-    const summary = JSON.parse(out) as LoadSummary;
-    return {
-      server: server.name,
-      clients,
+    return row(out, {
       serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN,
       serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN,
-      conn: summary.alive,
-      expectedMbps: (clients * opts.streamKbps) / 1000,
-      actualMbps: summary.steadyMbps,
       loadToolCpu: l1 && l2 ? cpuPercent(l1, l2, hz) : NaN,
-      startupP50Ms: summary.startupP50Ms,
-      lagP95Ms: summary.lagP95Ms,
-      failed: summary.failed,
-    };
+    });
   } finally {
     clearInterval(ticker);
     if (load.exitCode === null) load.kill('SIGKILL');
   }
 }
 
-/**
- * WebRTC: `srsx bench rtc-load` (a separate process, as rtmp-load) with N WHEP players of the stream;
- * the server's CPU and RSS over the hold window once all players are up.
- */
-async function measureOneRtc(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
+/** RTMP players: `srsx bench rtmp-load`. */
+function measureOne(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
+  const url = `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`;
+  const tool = {
+    settleMs: 3000,
+    args: (durationMs: number, settleMs: number) => ['rtmp-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--settle', `${settleMs}ms`, '--json'],
+  };
+  return measureWith(server, clients, opts, step, tool, (out, sampled) => {
+    const summary = JSON.parse(out) as LoadSummary;
+    return {
+      server: server.name,
+      clients,
+      ...sampled,
+      conn: summary.alive,
+      expectedMbps: (clients * opts.streamKbps) / 1000,
+      actualMbps: summary.steadyMbps,
+      startupP50Ms: summary.startupP50Ms,
+      lagP95Ms: summary.lagP95Ms,
+      failed: summary.failed,
+    };
+  });
+}
+
+/** WebRTC: `srsx bench rtc-load` with N WHEP players of the stream. */
+function measureOneRtc(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
   const url = `whep://127.0.0.1:${server.apiPort}/live/livestream`;
-  const rampMs = Math.ceil((clients / opts.rampPerSecond) * 1000);
-  const settleMs = 5000;
-  const durationMs = rampMs + settleMs + opts.holdMs + 1000;
-  const load = spawn(process.execPath, [SRSX_BIN, 'bench', 'rtc-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--verify-every', '0', '--settle', `${settleMs}ms`, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  load.stdout!.on('data', (d) => (out += d));
-  const done = new Promise<void>((resolve) => load.once('exit', () => resolve()));
-  const t0 = Date.now();
-  const ticker = setInterval(() => step(Math.min(1, (Date.now() - t0) / durationMs)), 250);
-  try {
-    await sleep(rampMs + settleMs);
-    const hz = await ticksPerSecond();
-    const s1 = await sampleProcess(server.pid);
-    const l1 = await sampleProcess(load.pid!);
-    await sleep(opts.holdMs);
-    const s2 = await sampleProcess(server.pid);
-    const l2 = await sampleProcess(load.pid!);
-    await done;
+  const tool = {
+    settleMs: 5000,
+    args: (durationMs: number, settleMs: number) => ['rtc-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--verify-every', '0', '--settle', `${settleMs}ms`, '--json'],
+  };
+  return measureWith(server, clients, opts, step, tool, (out, sampled) => {
     const summary = JSON.parse(out.slice(out.indexOf('{'))) as RtcLoadSummary;
     return {
       server: server.name,
       clients,
-      serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN,
-      serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN,
+      ...sampled,
       conn: summary.receiving,
       expectedMbps: (clients * opts.streamKbps) / 1000,
       actualMbps: summary.steadyKbps / 1000,
-      loadToolCpu: l1 && l2 ? cpuPercent(l1, l2, hz) : NaN,
       startupP50Ms: summary.connectP50Ms,
       lagP95Ms: summary.connectP95Ms,
       failed: summary.failed,
       lossPercent: summary.lossPercent,
     };
-  } finally {
-    clearInterval(ticker);
-    if (load.exitCode === null) load.kill('SIGKILL');
-  }
+  });
 }
 
 /** For each server: start it, publish the stream, then measure each client count in turn. */

@@ -108,21 +108,27 @@ export function judgeAnswer(status: number, body: string): string | undefined {
   return code === 0 ? undefined : `response code ${code}`;
 }
 
+/** The URL and the module that requests it, or why it cannot be requested. */
+function httpTarget(url: string): { u: URL; mod: typeof http | typeof https } | Error {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return new Error(`not a URL: ${url}`);
+  }
+  const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
+  return mod ? { u, mod } : new Error(`unsupported scheme ${u.protocol}`);
+}
+
 /** One POST; resolves with the status and body, rejects on network errors and the timeout. */
 export function postJson(url: string, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      reject(new Error(`not a URL: ${url}`));
+    const target = httpTarget(url);
+    if (target instanceof Error) {
+      reject(target);
       return;
     }
-    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-    if (!mod) {
-      reject(new Error(`unsupported scheme ${u.protocol}`));
-      return;
-    }
+    const { u, mod } = target;
     const req = mod.request(u, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Connection: 'close' },
@@ -184,18 +190,12 @@ export function hlsNotifyUrl(template: string, v: { serverId: string; serviceId:
  */
 export function getPrefix(url: string, maxBytes: number, timeoutMs: number): Promise<{ status: number; read: number }> {
   return new Promise((resolve, reject) => {
-    let u: URL;
-    try {
-      u = new URL(url);
-    } catch {
-      reject(new Error(`not a URL: ${url}`));
+    const target = httpTarget(url);
+    if (target instanceof Error) {
+      reject(target);
       return;
     }
-    const mod = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : undefined;
-    if (!mod) {
-      reject(new Error(`unsupported scheme ${u.protocol}`));
-      return;
-    }
+    const { u, mod } = target;
     const req = mod.request(u, { method: 'GET', headers: { Connection: 'close' }, timeout: timeoutMs });
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     timer.unref?.();
