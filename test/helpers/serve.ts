@@ -18,7 +18,21 @@ export interface RunningServer {
  * Starts `srsx serve -c <conf>` in a temp dir on free ports. `body` is the vhost block's inside
  * (default: HTTP-FLV on). Stop it with stop() (SIGTERM by PID, then SIGKILL).
  */
-export async function startServer(opts: { vhostBody?: string; extra?: string; env?: Record<string, string>; maxConnections?: number; node?: string; nodeArgs?: string[] } = {}): Promise<RunningServer> {
+export interface StartServerOptions { vhostBody?: string; extra?: string; env?: Record<string, string>; maxConnections?: number; node?: string; nodeArgs?: string[] }
+
+export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
+  // a free port can be taken between freePort() and the server's bind (parallel suites' clients get
+  // ephemeral ports from the same range): then start again on other ports, twice at most
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/is already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startServerOnce(opts: StartServerOptions): Promise<RunningServer> {
   const [rtmp, http, api] = [await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-serve-'));
   const conf = `listen ${rtmp};

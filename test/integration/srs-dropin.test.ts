@@ -261,6 +261,8 @@ describe('http_hooks against a real callback server', () => {
     expect(server.log()).not.toContain('on_dvr is not implemented');
     await publishFile(path.join(REPO, 'test/fixtures/srs-bench/avatar.flv'), `rtmp://127.0.0.1:${server.rtmp}/live/rec?token=good`, { realtime: false, loop: false });
     await waitFor(() => hits.some((h) => h.path === '/dvr'), 'on_dvr');
+    // notifications, not ordered between the two: the last segments' on_hls may come after on_dvr
+    await waitFor(() => hits.filter((h) => h.path === '/hls').length >= 2, 'two on_hls');
     const hls = hits.filter((h) => h.path === '/hls').map((h) => h.body);
     expect(hls.length).toBeGreaterThanOrEqual(2);
     expect(hls[0]).toMatchObject({ action: 'on_hls', app: 'live', stream: 'rec', param: '?token=good', seq_no: 0, m3u8_url: 'live/rec.m3u8', url: 'live/rec-0.ts', file: './html/live/rec-0.ts', m3u8: './html/live/rec.m3u8', stream_url: '/live/rec' });
