@@ -7,6 +7,7 @@ import { tcpListenerPids } from '../host/proc-net.js';
 import { hostRoot } from '../host/root.js';
 import { cpuPercent, sampleProcess, ticksPerSecond } from '../host/proc-sampler.js';
 import type { RtcLoadSummary } from './rtc-load.js';
+import type { HlsLoadSummary } from './hls-load.js';
 import type { LoadSummary } from './rtmp-load.js';
 import { serverStarter, type ServerUnderTest } from './servers.js';
 
@@ -22,6 +23,8 @@ export interface CompareOptions {
   streamKbps: number;
   /** WebRTC (WHEP) players of the RTMP-published stream instead of RTMP players */
   rtc?: boolean;
+  /** HLS players (playlist polls + segments from the server's HTTP server) of the RTMP-published stream; 0 players = the muxing cost alone */
+  hls?: boolean;
   onStep?: (what: string, fraction: number) => void;
 }
 
@@ -40,6 +43,10 @@ export interface CompareRow {
   failed: number;
   /** WebRTC players: RTP sequence gaps over expected packets, % (players send no NACK: a gap is a loss) */
   lossPercent?: number;
+  /** HLS players: bytes received of the segments listed in the hold over their sizes × players, % */
+  deliveredPercent?: number;
+  /** HLS players: segments that arrived more than their duration after being listed */
+  late?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,6 +147,41 @@ function measureOneRtc(server: ServerUnderTest, clients: number, opts: CompareOp
   });
 }
 
+/** HLS: `srsx bench hls-load` with N players of the playlist; with 0 players only the server is sampled (the muxing cost). */
+async function measureOneHls(server: ServerUnderTest, clients: number, opts: CompareOptions, step: (f: number) => void): Promise<CompareRow> {
+  const url = `http://127.0.0.1:${server.httpPort}/live/livestream.m3u8`;
+  if (clients === 0) {
+    step(0);
+    const hz = await ticksPerSecond();
+    const s1 = await sampleProcess(server.pid);
+    await sleep(opts.holdMs);
+    const s2 = await sampleProcess(server.pid);
+    step(1);
+    return { server: server.name, clients: 0, serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN, serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN, loadToolCpu: NaN, conn: 0, expectedMbps: 0, actualMbps: 0, startupP50Ms: 0, lagP95Ms: 0, failed: 0 };
+  }
+  const tool = {
+    // two segments of 2 s after the ramp: every player is polling at its own pace
+    settleMs: 5000,
+    args: (durationMs: number, settleMs: number) => ['hls-load', '-c', String(clients), '-r', url, '--duration', `${durationMs}ms`, '--ramp', String(opts.rampPerSecond), '--interval', '60s', '--settle', `${settleMs}ms`, '--json'],
+  };
+  return measureWith(server, clients, opts, step, tool, (out, sampled) => {
+    const summary = JSON.parse(out.slice(out.indexOf('{'))) as HlsLoadSummary;
+    return {
+      server: server.name,
+      clients,
+      ...sampled,
+      conn: summary.playing,
+      expectedMbps: summary.expectedMbps,
+      actualMbps: summary.actualMbps,
+      startupP50Ms: 0,
+      lagP95Ms: 0,
+      failed: summary.failed,
+      deliveredPercent: summary.deliveredPercent,
+      late: summary.late,
+    };
+  });
+}
+
 /** For each server: start it, publish the stream, then measure each client count in turn. */
 export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
   const rows: CompareRow[] = [];
@@ -147,7 +189,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
   const steps = opts.servers.length * opts.clients.length;
   let stepIndex = 0;
   for (const spec of opts.servers) {
-    const starter = serverStarter(spec, { rtc: opts.rtc });
+    const starter = serverStarter(spec, { rtc: opts.rtc, hls: opts.hls });
     const server = await starter.start();
     // measuring any other process (a wrapper, a typo in pid:PID:PORT) would give meaningless numbers
     const listeners = await tcpListenerPids(hostRoot(), server.rtmpPort);
@@ -158,12 +200,13 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
     }
     const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`, useFfmpeg);
     try {
-      await sleep(2000);
+      // HLS: a playlist with a few segments before players come (and the muxer at its steady cost)
+      await sleep(opts.hls ? 8000 : 2000);
       if (publisher.exitCode !== null) throw new Error(`the publisher exited (code ${publisher.exitCode}) against ${server.name}`);
       for (const n of opts.clients) {
         const label = `${server.name} ${n} players`;
         const base = stepIndex / steps;
-        rows.push(await (opts.rtc ? measureOneRtc : measureOne)(server, n, opts, (f) => opts.onStep?.(label, base + f / steps)));
+        rows.push(await (opts.hls ? measureOneHls : opts.rtc ? measureOneRtc : measureOne)(server, n, opts, (f) => opts.onStep?.(label, base + f / steps)));
         stepIndex++;
         await sleep(1500); // let the server settle between counts
       }

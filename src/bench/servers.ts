@@ -14,12 +14,27 @@ export interface ServerUnderTest {
   rtmpPort: number;
   /** HTTP API port (WHEP endpoint), when the server was started for WebRTC players */
   apiPort?: number;
+  /** HTTP server port serving the HLS files, when the server was started for HLS players */
+  httpPort?: number;
   stop(): Promise<void>;
 }
 
 /** What the servers are started for: RTMP players, or WebRTC (WHEP) players of an RTMP-published stream. */
 export interface StartOptions {
   rtc?: boolean;
+  /** HLS on (2 s fragments, a window of 10 s) in a temp dir served by the HTTP server on a spare port */
+  hls?: boolean;
+}
+
+/** The config lines both srsx and SRS take for HLS served by their HTTP server (SRS's `listen` takes a port only). */
+async function hlsConfig(dir: string, srs: boolean): Promise<{ http: number; server: string; vhost: string }> {
+  const http = await freePort();
+  const hlsPath = path.join(dir, 'hls');
+  return {
+    http,
+    server: `http_server { enabled on; listen ${srs ? '' : '127.0.0.1:'}${http}; dir ${hlsPath}; }\n`,
+    vhost: `hls { enabled on; hls_path ${hlsPath}; hls_fragment 2; hls_window 10; }`,
+  };
 }
 
 /** free UDP port on 127.0.0.1 (the WebRTC media port) */
@@ -111,13 +126,15 @@ export async function startSrsx(maxConnections = 19_000, opts: StartOptions = {}
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-'));
   const rtc = opts.rtc ? await rtcConfig() : undefined;
-  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : 'http_api { enabled off; }\n'}http_server { enabled off; }\nvhost __defaultVhost__ { ${rtc?.vhost ?? ''} }\n`);
+  const hls = opts.hls ? await hlsConfig(dir, false) : undefined;
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : 'http_api { enabled off; }\n'}${hls ? hls.server : 'http_server { enabled off; }\n'}vhost __defaultVhost__ { ${rtc?.vhost ?? ''}${hls?.vhost ?? ''} }\n`);
   const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], dir);
   await waitForPort(port, child, 'srsx serve', output);
+  if (hls) await waitForPort(hls.http, child, 'srsx serve (http_server)', output);
   // bin/srsx runs the server as its child (with a perf map): measure the server, from its pid file
   const pid = Number(readFileSync(path.join(dir, 'srs.pid'), 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`srsx serve wrote no pid to ${dir}/srs.pid`, { exitCode: 3 });
-  return { name: 'srsx', pid, rtmpPort: port, apiPort: rtc?.api, stop: stopper(child) };
+  return { name: 'srsx', pid, rtmpPort: port, apiPort: rtc?.api, httpPort: hls?.http, stop: stopper(child) };
 }
 
 /**
@@ -129,11 +146,13 @@ export async function startSrs(binary: string, opts: StartOptions = {}): Promise
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-srs-'));
   const rtc = opts.rtc ? await rtcConfig() : undefined;
-  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections 19000;\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : ''}vhost __defaultVhost__ { ${rtc?.vhost ?? ''} }\n`);
+  const hls = opts.hls ? await hlsConfig(dir, true) : undefined;
+  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections 19000;\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : ''}${hls ? hls.server : ''}vhost __defaultVhost__ { ${rtc?.vhost ?? ''}${hls?.vhost ?? ''} }\n`);
   const { child, output } = spawnLogged(binary, ['-c', path.join(dir, 'srs.conf')], dir);
   await waitForPort(port, child, 'SRS', output);
   if (rtc) await waitForPort(rtc.api, child, 'SRS (http_api)', output);
-  return { name: 'srs', pid: child.pid!, rtmpPort: port, apiPort: rtc?.api, stop: stopper(child) };
+  if (hls) await waitForPort(hls.http, child, 'SRS (http_server)', output);
+  return { name: 'srs', pid: child.pid!, rtmpPort: port, apiPort: rtc?.api, httpPort: hls?.http, stop: stopper(child) };
 }
 
 /** nginx with libnginx-mod-rtmp, one worker, no master, its own prefix and config. */
@@ -184,6 +203,7 @@ export function attach(pid: number, port: number): ServerUnderTest {
 export function serverStarter(spec: string, opts: StartOptions = {}): { name: string; start: () => Promise<ServerUnderTest> } {
   if (spec === 'srsx') return { name: 'srsx', start: () => startSrsx(undefined, opts) };
   if (spec.startsWith('srs:')) return { name: 'srs', start: () => startSrs(spec.slice(4), opts) };
+  if (opts.hls) throw new UserError(`--hls needs a server srsx can configure for HLS: '${spec}' is not srsx or srs:<path>`, { hint: 'e.g. --servers srsx,srs:/usr/local/srs/objs/srs' });
   if (opts.rtc) throw new UserError(`--rtc needs a server srsx can configure for WebRTC: '${spec}' is not srsx or srs:<path>`, { hint: 'e.g. --servers srsx,srs:/usr/local/srs/objs/srs' });
   if (spec === 'nginx-rtmp') return { name: 'nginx-rtmp', start: startNginxRtmp };
   if (spec.startsWith('cmd:')) return { name: spec.slice(4).split(/\s+/)[0]!, start: () => startCommand(spec.slice(4)) };

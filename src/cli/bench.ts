@@ -20,6 +20,7 @@ export function registerBench(program: Command): void {
 Examples:
   srsx bench rtmp-load -c 800 -r rtmp://127.0.0.1/live/livestream       800 RTMP players
   srsx bench rtc-load -c 200 -r whep://127.0.0.1:1985/live/livestream   200 WebRTC players
+  srsx bench hls-load -c 1000 -r http://127.0.0.1:8080/live/livestream.m3u8   1000 HLS players
   srsx bench compare --clients 1000,2000 --servers srsx,nginx-rtmp      CPU/memory side by side
   srsx bench rtmp-load --help                                           each subcommand's options`);
 
@@ -130,6 +131,61 @@ Examples:
     });
 
   bench
+    .command('hls-load')
+    .description('n HLS players of one live playlist in this process: playlist polls and every new segment, once')
+    .requiredOption('-c, --clients <n>', 'number of players')
+    .requiredOption('-r, --url <url>', 'http://host:port/app/stream.m3u8')
+    .option('--duration <time>', 'total run time, ramp included', '30s')
+    .option('--ramp <n>', 'new players per second', '500')
+    .option('--interval <time>', 'report every', '5s')
+    .option('--settle <time>', 'the steady window (bandwidth, delivered %) starts this long after the last player started', '0s')
+    .option('--timeout <time>', 'a playlist or segment request longer than this fails', '10s')
+    .option('--json', 'print the final summary as JSON')
+    .addHelpText('after', `
+Each player has its own keep-alive connection: it polls the playlist about every target duration
+(half of it when nothing changed, as hls.js does), starts at the newest segment, then fetches every
+new segment once, counting bytes. Expected bandwidth = players × the stream's bitrate (segment
+bytes over their EXTINF durations); delivered % = bytes received of the segments listed in the
+steady window over their sizes × players. Failed = HTTP errors, timeouts and segments that left
+the window unfetched; late = segments that arrived more than their duration after being listed.
+Exit 1 if no segment was fetched.
+Examples:
+  srsx bench hls-load -c 1000 -r http://127.0.0.1:8080/live/livestream.m3u8
+  srsx bench hls-load -c 5 -r http://127.0.0.1:8080/live/livestream.m3u8 --duration 20s --json`)
+    .action(async (opts: { clients: string; url: string; duration: string; ramp: string; interval: string; settle: string; timeout: string; json?: boolean }) => {
+      const clients = parseCount(opts.clients, '--clients', 1, 100_000);
+      if (!/^http:\/\/[^/]+\/.+/.test(opts.url)) throw new UserError(`--url '${opts.url}' is not an http:// playlist URL`, { hint: 'e.g. http://127.0.0.1:8080/live/livestream.m3u8' });
+      const { runHlsLoad } = await import('../bench/hls-load.js');
+      const summary = await runHlsLoad({
+        url: opts.url,
+        clients,
+        durationMs: parseDuration(opts.duration, '--duration'),
+        rampPerSecond: parseCount(opts.ramp, '--ramp', 1, 100_000),
+        reportEveryMs: parseDuration(opts.interval, '--interval'),
+        settleMs: parseDuration(opts.settle, '--settle', { allowZero: true }),
+        timeoutMs: parseDuration(opts.timeout, '--timeout'),
+        onReport: (r) =>
+          process.stderr.write(`[${r.elapsedS.toFixed(1)}s] players ${r.playing}/${r.clients} (started ${r.started}) ${r.segments} segments, ${r.mbps.toFixed(1)} Mbps, failed ${r.failed}, late ${r.late}, load-tool CPU ${r.cpuPercent.toFixed(0)}%\n`),
+      });
+      if (opts.json) printJson(summary);
+      else {
+        const row = {
+          players: `${summary.playing}/${summary.clients}`,
+          segments: summary.segments,
+          playlists: summary.playlists,
+          'stream kbps': Math.round(summary.streamKbps),
+          'expected Mbps': summary.expectedMbps.toFixed(1),
+          'actual Mbps': summary.actualMbps.toFixed(1),
+          'delivered %': summary.deliveredPercent.toFixed(1),
+          failed: summary.failed,
+          late: summary.late,
+        };
+        process.stdout.write(renderFacts({ ...row, errors: Object.entries(summary.errors).map(([e, n]) => `${n}× ${e}`).join('; ') || 'none' }, `hls-load ${summary.url}, ${summary.durationS.toFixed(1)} s`) + '\n');
+      }
+      if (summary.segments === 0) process.exitCode = 1;
+    });
+
+  bench
     .command('compare')
     .description('srsx vs nginx-rtmp (or any server): CPU, memory and bandwidth at several player counts')
     .option('--clients <list>', 'player counts, comma-separated', '500,1000,2000')
@@ -141,6 +197,7 @@ Examples:
     .option('--markdown <file>', 'also write a report (table, chart, machine facts, command)')
     .option('--quick', 'the `npm run bench` settings: 10 s windows, writing docs/benchmarks.md, docs/benchmarks.svg and docs/compare.json')
     .option('--rtc', 'WebRTC (WHEP) players of the RTMP-published stream, through each server\'s RTMP -> WebRTC (servers: srsx, srs:<path>); defaults: --clients 50,100,200, --ramp 50, a ~1 Mbps video-only stream')
+    .option('--hls', 'HLS players (playlist polls + segments over each server\'s HTTP server) of the RTMP-published stream (servers: srsx, srs:<path>); player count 0 measures the HLS muxing cost alone; defaults: --clients 0,1000, --ramp 500')
     .option('--json', 'print the rows as JSON')
     .addHelpText('after', `
 For each server: start it with its own config on a spare port (nginx-rtmp: Debian's nginx +
@@ -158,25 +215,35 @@ Examples:
   srsx bench compare --rtc --servers srsx,srs:/usr/local/srs/objs/srs --markdown docs/benchmarks-rtc.md
 srs:<path> starts that SRS binary with a config of its own (RTMP, and for --rtc its HTTP API, one
 UDP port with candidate 127.0.0.1 and rtmp_to_rtc). With --rtc the players are \`srsx bench
-rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and Connect times.`)
-    .action(async (opts: { clients: string; servers: string; hold: string; ramp: string; stream?: string; out: string; markdown?: string; quick?: boolean; rtc?: boolean; json?: boolean }, cmd: Command) => {
+rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and Connect times.
+With --hls both servers mux the stream to HLS (2 s fragments, window 10 s) served by their HTTP
+server; the players are \`srsx bench hls-load\` players; files are compare-hls.json and compare-hls.svg.`)
+    .action(async (opts: { clients: string; servers: string; hold: string; ramp: string; stream?: string; out: string; markdown?: string; quick?: boolean; rtc?: boolean; hls?: boolean; json?: boolean }, cmd: Command) => {
+      if (opts.rtc && opts.hls) throw new UserError('--rtc and --hls are two different runs', { hint: 'give one of them' });
       const { runCompare } = await import('../bench/compare.js');
       const { benchStreamFile, flvBitrateKbps } = await import('../bench/stream-file.js');
       const { compareChartSvg } = await import('../bench/chart.js');
-      const { COMPARE_COLUMNS, COMPARE_COLUMNS_RTC, compareMarkdown, compareRtcMarkdown, withKeptNotes } = await import('../bench/compare-report.js');
+      const { COMPARE_COLUMNS, COMPARE_COLUMNS_HLS, COMPARE_COLUMNS_RTC, compareHlsMarkdown, compareMarkdown, compareRtcMarkdown, withKeptNotes } = await import('../bench/compare-report.js');
       const { rtcBenchStreamFile } = await import('../bench/stream-file.js');
       if (opts.rtc) {
         if (cmd.getOptionValueSource('clients') === 'default') opts.clients = '50,100,200';
         if (cmd.getOptionValueSource('ramp') === 'default') opts.ramp = '50';
         if (cmd.getOptionValueSource('servers') === 'default') opts.servers = 'srsx';
       }
+      if (opts.hls) {
+        if (cmd.getOptionValueSource('clients') === 'default') opts.clients = '0,1000';
+        if (cmd.getOptionValueSource('ramp') === 'default') opts.ramp = '500';
+        if (cmd.getOptionValueSource('servers') === 'default') opts.servers = 'srsx';
+      }
+      const mode = opts.hls ? 'hls' : opts.rtc ? 'rtc' : 'rtmp';
+      const jsonName = { rtmp: 'compare.json', rtc: 'compare-rtc.json', hls: 'compare-hls.json' }[mode];
       const { hostFacts } = await import('../bench/host-facts.js');
       if (opts.quick) {
         opts.hold = '10s';
         opts.markdown ??= 'docs/benchmarks.md';
         opts.out = path.dirname(opts.markdown);
       }
-      const clients = opts.clients.split(',').map((c) => parseCount(c, '--clients', 1, 19_000));
+      const clients = opts.clients.split(',').map((c) => parseCount(c, '--clients', opts.hls ? 0 : 1, 19_000));
       const servers = opts.servers.split(',').map((s) => s.trim()).filter(Boolean);
       const streamFile = opts.stream ?? (opts.rtc ? rtcBenchStreamFile() : benchStreamFile());
       if (!existsSync(streamFile)) throw new UserError(`--stream ${streamFile}: no such file`);
@@ -193,22 +260,23 @@ rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and C
           streamFile,
           streamKbps,
           rtc: opts.rtc,
+          hls: opts.hls,
           onStep: (step, fraction) => bar.update(Math.round(fraction * 100), { step }),
         });
       } finally {
         bar.stop();
       }
       mkdirSync(opts.out, { recursive: true });
-      writeFileSync(path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json'), JSON.stringify({ streamKbps, rows }, null, 2) + '\n');
-      const svgFile = path.join(opts.out, opts.markdown ? `${path.basename(opts.markdown, '.md')}.svg` : opts.rtc ? 'compare-rtc.svg' : 'compare.svg');
-      writeFileSync(svgFile, await compareChartSvg(rows, opts.rtc ? 'srsx bench compare: WebRTC players' : 'srsx bench compare: RTMP players'));
+      writeFileSync(path.join(opts.out, jsonName), JSON.stringify({ streamKbps, rows }, null, 2) + '\n');
+      const svgFile = path.join(opts.out, opts.markdown ? `${path.basename(opts.markdown, '.md')}.svg` : jsonName.replace(/\.json$/, '.svg'));
+      writeFileSync(svgFile, await compareChartSvg(rows, { rtmp: 'srsx bench compare: RTMP players', rtc: 'srsx bench compare: WebRTC players', hls: 'srsx bench compare: HLS players (0 = muxing only)' }[mode]));
       if (opts.markdown) {
-        const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
+        const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''}${opts.hls ? ' --hls' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
         const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` };
         const previous = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : undefined;
-        writeFileSync(opts.markdown, withKeptNotes((opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick), previous));
+        writeFileSync(opts.markdown, withKeptNotes((opts.hls ? compareHlsMarkdown : opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick || (opts.hls && process.env.npm_lifecycle_event === 'bench:hls')), previous));
       }
       if (opts.json) printJson(rows);
-      else process.stdout.write(renderTable(rows, opts.rtc ? COMPARE_COLUMNS_RTC : COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, opts.rtc ? 'compare-rtc.json' : 'compare.json')}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
+      else process.stdout.write(renderTable(rows, opts.hls ? COMPARE_COLUMNS_HLS : opts.rtc ? COMPARE_COLUMNS_RTC : COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, jsonName)}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
     });
 }
