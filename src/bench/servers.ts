@@ -65,15 +65,30 @@ async function rtcConfig(): Promise<{ api: number; udp: number; server: string; 
 export const NGINX_RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const SRSX_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/srsx');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function tryListen(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(undefined));
+    s.listen(port, '127.0.0.1', () => {
+      const got = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A TCP port free on 127.0.0.1 for a server to listen on, picked below Linux's default ephemeral
+ * range (32768-60999): thousands of load-tool connections take their local ports from that range,
+ * and one of them could take a port between this check and the server's bind.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await tryListen(20_000 + Math.floor(Math.random() * 12_000));
+    if (port !== undefined) return port;
+  }
+  const any = await tryListen(0);
+  if (any === undefined) throw new Error('no free TCP port on 127.0.0.1');
+  return any;
 }
 
 function waitForPort(port: number, child: ChildProcess, what: string, output: () => string, timeoutMs = 10_000): Promise<void> {

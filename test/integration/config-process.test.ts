@@ -77,8 +77,8 @@ describe('config in a real process', () => {
     expect(r.config.listen).toEqual([{ host: '0.0.0.0', port: 19350 }]);
     expect(r.config.httpServer.dir).toBe('/srv/www');
     expect(r.config.vhosts.map((v: { play: unknown }) => v.play)).toEqual([
-      { gopCache: false, queueLength: 30, mwLatencyMs: 0, mwMsgs: 8 },
-      { gopCache: false, queueLength: 30, mwLatencyMs: 0, mwMsgs: 8 },
+      { gopCache: false, queueLength: 30, mwLatencyMs: 0, mwMsgs: 8, timeJitter: 'full' },
+      { gopCache: false, queueLength: 30, mwLatencyMs: 0, mwMsgs: 8, timeJitter: 'full' },
     ]);
   });
 
