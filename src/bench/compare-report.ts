@@ -101,6 +101,7 @@ ${Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n')}
 
 ## Reproduce
 
+<!-- docs-test: skip (about 2 minutes of 1,000 HLS players on the machine; it rewrites this file) -->
 \`\`\`sh
 ${viaNpm ? 'npm run bench:hls    # which is:\n' : ''}${command}
 \`\`\`

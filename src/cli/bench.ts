@@ -248,6 +248,8 @@ server; the players are \`srsx bench hls-load\` players; files are compare-hls.j
       const streamFile = opts.stream ?? (opts.rtc ? rtcBenchStreamFile() : benchStreamFile());
       if (!existsSync(streamFile)) throw new UserError(`--stream ${streamFile}: no such file`);
       const streamKbps = flvBitrateKbps(streamFile);
+      // the machine may be shared: the report says how busy it was
+      const loadAtStart = (await import('node:os')).loadavg()[0]!;
       const bar = new cliProgress.SingleBar({ format: 'bench compare [{bar}] {percentage}% | {step}', clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
       bar.start(100, 0, { step: 'starting' });
       let rows;
@@ -272,7 +274,8 @@ server; the players are \`srsx bench hls-load\` players; files are compare-hls.j
       writeFileSync(svgFile, await compareChartSvg(rows, { rtmp: 'srsx bench compare: RTMP players', rtc: 'srsx bench compare: WebRTC players', hls: 'srsx bench compare: HLS players (0 = muxing only)' }[mode]));
       if (opts.markdown) {
         const command = `srsx bench compare${opts.rtc ? ' --rtc' : ''}${opts.hls ? ' --hls' : ''} --clients ${clients.join(',')} --servers ${servers.join(',')} --hold ${opts.hold}`;
-        const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps` };
+        const loadAtEnd = (await import('node:os')).loadavg()[0]!;
+        const facts = { ...(await hostFacts()), stream: `${streamKbps.toFixed(0)} kbps`, 'load average (1 min)': `${loadAtStart.toFixed(2)} at the start, ${loadAtEnd.toFixed(2)} at the end of the run` };
         const previous = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : undefined;
         writeFileSync(opts.markdown, withKeptNotes((opts.hls ? compareHlsMarkdown : opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick || (opts.hls && process.env.npm_lifecycle_event === 'bench:hls')), previous));
       }
