@@ -47,6 +47,8 @@ export interface CompareRow {
   deliveredPercent?: number;
   /** HLS players: segments that arrived more than their duration after being listed */
   late?: number;
+  /** HLS players: the load tool's failures by reason (in compare-hls.json) */
+  errors?: Record<string, number>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -178,6 +180,7 @@ async function measureOneHls(server: ServerUnderTest, clients: number, opts: Com
       failed: summary.failed,
       deliveredPercent: summary.deliveredPercent,
       late: summary.late,
+      errors: summary.errors,
     };
   });
 }

@@ -193,7 +193,7 @@ Examples:
     .option('--hold <time>', 'measuring window once all players are up', '15s')
     .option('--ramp <n>', 'new connections per second', '1000')
     .option('--stream <file.flv>', 'stream to publish (default: a generated ~529 kbps H.264/AAC file)')
-    .option('--out <dir>', 'where to write compare.json and the chart: compare.svg (with --markdown NAME.md: NAME.svg; with --rtc: compare-rtc.json, compare-rtc.svg)', '.')
+    .option('--out <dir>', 'where to write compare.json and the chart: compare.svg (with --markdown NAME.md: NAME.svg; with --rtc: compare-rtc.json, compare-rtc.svg; with --hls: compare-hls.json, compare-hls.svg)', '.')
     .option('--markdown <file>', 'also write a report (table, chart, machine facts, command)')
     .option('--quick', 'the `npm run bench` settings: 10 s windows, writing docs/benchmarks.md, docs/benchmarks.svg and docs/compare.json')
     .option('--rtc', 'WebRTC (WHEP) players of the RTMP-published stream, through each server\'s RTMP -> WebRTC (servers: srsx, srs:<path>); defaults: --clients 50,100,200, --ramp 50, a ~1 Mbps video-only stream')
