@@ -66,6 +66,7 @@ ${Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n')}
 
 ## Reproduce
 
+<!-- docs-test: skip (about 3 minutes of 200 WebRTC players against two servers; it rewrites this file) -->
 \`\`\`sh
 ${viaNpm ? 'npm run bench:rtc    # which is:\n' : ''}${command}
 \`\`\`
