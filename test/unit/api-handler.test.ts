@@ -278,6 +278,23 @@ describe('static files (http_server dir)', () => {
   it('refuses methods other than GET and HEAD', async () => {
     expect((await raw('/index.html', 'DELETE')).status).toBe(405);
   });
+
+  it('a file kept in memory is read again when it changes: renamed over (HLS), rewritten in place, removed', async () => {
+    const f = path.join(wwwDir, 'live.m3u8');
+    fs.writeFileSync(f, '#EXTM3U\n#v1\n');
+    expect(await (await fetch(`${base}/live.m3u8`)).text()).toBe('#EXTM3U\n#v1\n');
+    expect(await (await fetch(`${base}/live.m3u8`)).text()).toBe('#EXTM3U\n#v1\n');
+    // a new version written to a temp file and renamed over it, as the HLS writer does (same size)
+    fs.writeFileSync(`${f}.tmp`, '#EXTM3U\n#v2\n');
+    fs.renameSync(`${f}.tmp`, f);
+    expect(await (await fetch(`${base}/live.m3u8`)).text()).toBe('#EXTM3U\n#v2\n');
+    // rewritten in place (same inode), longer
+    fs.writeFileSync(f, '#EXTM3U\n#v3 longer\n');
+    const r = await fetch(`${base}/live.m3u8`);
+    expect([r.headers.get('content-length'), await r.text()]).toEqual(['19', '#EXTM3U\n#v3 longer\n']);
+    fs.rmSync(f);
+    expect((await raw('/live.m3u8')).status).toBe(404);
+  });
 });
 
 describe('apiSharesHttpServer', () => {

@@ -74,6 +74,54 @@ export function resolveInside(root: string, urlPath: string): string | undefined
   return full === root || full.startsWith(root + path.sep) ? full : undefined;
 }
 
+/**
+ * Small files as they were last read, keyed by their real path and checked against the stat of each
+ * request (inode, size, mtime): HLS playlists and segments are written to a temp file and renamed, so
+ * a new version is a new inode. Live HLS is a few small files fetched by every player: serving them
+ * from memory saves the open/read/close of each request. Bounded: files up to 4 MB, 64 MB in all,
+ * oldest out first.
+ */
+const CACHE_FILE_MAX = 4 << 20;
+const CACHE_TOTAL_MAX = 64 << 20;
+const fileCache = new Map<string, { ino: number; size: number; mtimeMs: number; data: Buffer }>();
+let fileCacheBytes = 0;
+
+function cacheGet(file: string, st: fs.Stats): Buffer | undefined {
+  const c = fileCache.get(file);
+  if (!c) return undefined;
+  if (c.ino === st.ino && c.size === st.size && c.mtimeMs === st.mtimeMs) return c.data;
+  fileCache.delete(file);
+  fileCacheBytes -= c.size;
+  return undefined;
+}
+
+function cachePut(file: string, st: fs.Stats, data: Buffer): void {
+  const old = fileCache.get(file);
+  if (old) {
+    fileCache.delete(file);
+    fileCacheBytes -= old.size;
+  }
+  fileCache.set(file, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, data });
+  fileCacheBytes += data.length;
+  for (const [k, v] of fileCache) {
+    if (fileCacheBytes <= CACHE_TOTAL_MAX) break;
+    fileCache.delete(k);
+    fileCacheBytes -= v.size;
+  }
+}
+
+/** The real path of a root, re-read at most once a second (it is stat'ed for every request otherwise). */
+const realRoots = new Map<string, { real: string; at: number }>();
+async function realRoot(root: string): Promise<string> {
+  const now = Date.now();
+  const r = realRoots.get(root);
+  if (r && now - r.at < 1000) return r.real;
+  const real = await fs.promises.realpath(root);
+  if (realRoots.size > 64) realRoots.clear();
+  realRoots.set(root, { real, at: now });
+  return real;
+}
+
 /** Serves a static file for GET/HEAD; always answers (it is the last handler on http_server). */
 export async function serveStatic(req: IncomingMessage, res: ServerResponse, opts: StaticOptions): Promise<void> {
   if (opts.crossdomain && req.headers.origin) res.setHeader('Access-Control-Allow-Origin', '*');
@@ -86,21 +134,38 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, opt
 
   let file: string;
   let size: number;
+  let st: fs.Stats;
   try {
     // follow symlinks, then check again that the real file is inside the real root
-    const realRoot = await fs.promises.realpath(root);
+    const rootReal = await realRoot(root);
     file = await fs.promises.realpath(candidate);
-    if (!(file === realRoot || file.startsWith(realRoot + path.sep))) return httpError(res, 404);
-    const st = await fs.promises.stat(file);
+    if (!(file === rootReal || file.startsWith(rootReal + path.sep))) return httpError(res, 404);
+    st = await fs.promises.stat(file);
     if (!st.isFile()) return httpError(res, 404);
     size = st.size;
   } catch {
     return httpError(res, 404);
   }
+  let data = req.method === 'GET' ? cacheGet(file, st) : undefined;
+  if (!data && req.method === 'GET' && size <= CACHE_FILE_MAX) {
+    try {
+      const read = await fs.promises.readFile(file);
+      // written meanwhile: serve what was read (consistent), keep it only if it is the stat'ed version
+      if (read.length === size) cachePut(file, st, read);
+      data = read;
+      size = read.length;
+    } catch {
+      return httpError(res, 404);
+    }
+  }
 
   res.writeHead(200, { 'Content-Type': contentTypeOf(file), 'Content-Length': size, Connection: 'close' });
   if (req.method === 'HEAD') {
     res.end();
+    return;
+  }
+  if (data) {
+    res.end(data);
     return;
   }
   // Open the file only once this response owns the socket: a request pipelined behind others
