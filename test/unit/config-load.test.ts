@@ -120,11 +120,11 @@ describe('loadConfig', () => {
   });
 
   it('warns once per directive it does not implement, naming file:line', () => {
-    const c = load(conf('warn.conf', 'listen 1935;\nsrt_server { enabled on; }\nvhost v {\n  hls { hls_acodec aac; }\n  play { atc on; }\n}\n'));
+    const c = load(conf('warn.conf', 'listen 1935;\nsrt_server { enabled on; }\nvhost v {\n  hls { hls_storage disk; }\n  play { atc on; }\n}\n'));
     const unimpl = c.warnings.filter((w) => w.includes('not implemented'));
     expect(unimpl).toEqual([
       'warn.conf:2: srt_server is not implemented by srsx (ignored)',
-      'warn.conf:4: vhost.hls.hls_acodec is not implemented by srsx (ignored)',
+      'warn.conf:4: vhost.hls.hls_storage is not implemented by srsx (ignored)',
       'warn.conf:5: vhost.play.atc is not implemented by srsx (ignored)',
     ]);
   });
@@ -155,12 +155,12 @@ describe('loadConfig', () => {
 
 describe('checkConfig / formatCheckResult (srsx serve -t)', () => {
   it('reports success like srs -t', () => {
-    const r = checkConfig({ file: conf('ok.conf', 'listen 1935;\nvhost v { hls { hls_acodec aac; } }\n'), cwd: dir, env: {} });
+    const r = checkConfig({ file: conf('ok.conf', 'listen 1935;\nvhost v { hls { hls_storage disk; } }\n'), cwd: dir, env: {} });
     expect(r).toMatchObject({ ok: true, file: 'ok.conf' });
     const out = formatCheckResult(r);
     expect(out.exitCode).toBe(0);
     expect(out.stdout).toBe('the config file ok.conf syntax is ok\nconfig file ok.conf test is successful\n');
-    expect(out.stderr).toBe('warn: ok.conf:2: vhost.hls.hls_acodec is not implemented by srsx (ignored)\n');
+    expect(out.stderr).toBe('warn: ok.conf:2: vhost.hls.hls_storage is not implemented by srsx (ignored)\n');
   });
 
   it('reports a malformed file with file:line:column and what was expected', () => {

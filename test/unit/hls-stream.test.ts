@@ -30,7 +30,7 @@ function config(dir: string, over: Partial<HlsConfig> = {}): HlsConfig {
   return {
     enabled: true, fragment: 2, tdRatio: 1, aofRatio: 2.1, window: 60, path: dir, m3u8File: '[app]/[stream].m3u8', tsFile: '[app]/[stream]-[seq].ts',
     tsFloor: false, entryPrefix: '', cleanup: true, dispose: 0, waitKeyframe: true, dtsDirectly: true,
-    keys: false, fragmentsPerKey: 5, keyFile: '[app]/[stream]-[seq].key', keyFilePath: dir, keyUrl: '', nbNotify: 64, ...over,
+    keys: false, fragmentsPerKey: 5, keyFile: '[app]/[stream]-[seq].key', keyFilePath: dir, keyUrl: '', nbNotify: 64, acodec: 'aac', vcodec: 'h264', ...over,
   };
 }
 
@@ -83,6 +83,29 @@ describe('HlsStream', () => {
     source.stopPublish();
     await hls.disk.idle();
     expect(hls.segments.map((s) => s.durationMs)).toEqual([2000, 2000, 2000, 980]);
+  });
+
+  it('hls_vcodec vn: audio only, cut at hls_aof_ratio; hls_acodec an: video only', async () => {
+    const a = setup({ fragment: 1, aofRatio: 2, vcodec: 'vn' });
+    feed(a.source, 0, 7, { gop: 250 });
+    a.source.stopPublish();
+    await a.hls.disk.idle();
+    expect(a.hls.segments.map((s) => s.durationMs)).toEqual([2000, 2000, 2000, 980]);
+    const audioOnly = readFileSync(path.join(a.dir, 'live/s-0.ts'));
+    const v = setup({ fragment: 1, acodec: 'an' });
+    feed(v.source, 0, 3);
+    v.source.stopPublish();
+    await v.hls.disk.idle();
+    const videoOnly = readFileSync(path.join(v.dir, 'live/s-0.ts'));
+    // the PMT lists one stream: ADTS AAC (0x0f) without H.264 (0x1b), or H.264 without AAC
+    const streamTypes = (ts: Buffer) => {
+      const pmt = ts.subarray(188, 376); // PAT, then PMT
+      const types = new Set<number>();
+      for (let i = 4; i + 5 < pmt.length; i++) if ((pmt[i] === 0x1b || pmt[i] === 0x0f) && (pmt[i + 1]! & 0xe0) === 0xe0) types.add(pmt[i]!);
+      return [...types].sort();
+    };
+    expect(streamTypes(audioOnly)).toEqual([0x0f]);
+    expect(streamTypes(videoOnly)).toEqual([0x1b]);
   });
 
   it('a disk that is behind drops the segment with a warning (the live path never waits), the next one starts with a discontinuity', async () => {

@@ -36,6 +36,10 @@ export interface HlsConfig {
   keyUrl: string;
   /** bytes read of each segment by http_hooks.on_hls_notify */
   nbNotify: number;
+  /** hls_acodec: 'an' leaves audio out of HLS; aac/mp3 only name SRS's default (the stream's own codec is used) */
+  acodec: 'aac' | 'mp3' | 'an';
+  /** hls_vcodec: 'vn' leaves video out of HLS (an audio-only playlist); h264/h265 as acodec */
+  vcodec: 'h264' | 'h265' | 'vn';
 }
 
 export interface DvrConfig {
@@ -71,6 +75,8 @@ export const HlsConfigSchema = z.object({
   keyFilePath: z.string().min(1),
   keyUrl: z.string(),
   nbNotify: z.number().int().min(0),
+  acodec: z.enum(['aac', 'mp3', 'an']),
+  vcodec: z.enum(['h264', 'h265', 'vn']),
 }) satisfies z.ZodType<HlsConfig>;
 
 export const DvrConfigSchema = z.object({
@@ -88,6 +94,7 @@ export const HLS_IMPLEMENTED = new Set([
   'enabled', 'hls_fragment', 'hls_td_ratio', 'hls_aof_ratio', 'hls_window', 'hls_path', 'hls_m3u8_file', 'hls_ts_file',
   'hls_ts_floor', 'hls_entry_prefix', 'hls_cleanup', 'hls_dispose', 'hls_wait_keyframe', 'hls_dts_directly',
   'hls_keys', 'hls_fragments_per_key', 'hls_key_file', 'hls_key_file_path', 'hls_key_url', 'hls_nb_notify',
+  'hls_acodec', 'hls_vcodec',
 ]);
 export const DVR_IMPLEMENTED = new Set(['enabled', 'dvr_apply', 'dvr_plan', 'dvr_path', 'dvr_duration', 'dvr_wait_keyframe', 'time_jitter']);
 
@@ -149,7 +156,15 @@ export function buildHls(vhost: Directive, env: Env): HlsConfig {
     keyFilePath: get('hls_key_file_path')?.value ?? hlsPath,
     keyUrl: get('hls_key_url')?.value ?? '',
     nbNotify: integer(get('hls_nb_notify'), 64, 0),
+    acodec: oneOf(get('hls_acodec'), ['aac', 'mp3', 'an'] as const, 'aac'),
+    vcodec: oneOf(get('hls_vcodec'), ['h264', 'h265', 'vn'] as const, 'h264'),
   };
+}
+
+function oneOf<T extends string>(src: Src | undefined, values: readonly T[], dflt: T): T {
+  if (!src) return dflt;
+  if (!(values as readonly string[]).includes(src.value)) bad(src, `expected ${values.join('|')}`);
+  return src.value as T;
 }
 
 export function buildDvr(vhost: Directive, env: Env): DvrConfig {

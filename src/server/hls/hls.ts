@@ -226,8 +226,12 @@ export class HlsStream implements SourceTap {
   }
 
   onMessage(m: MediaMessage): void {
-    if (m.type === MessageType.Video) this.onVideo(m);
-    else if (m.type === MessageType.Audio) this.onAudio(m);
+    // hls_vcodec vn / hls_acodec an: that track stays out of the segments (SRS's pure audio/video HLS)
+    if (m.type === MessageType.Video) {
+      if (this.cfg.vcodec !== 'vn') this.onVideo(m);
+    } else if (m.type === MessageType.Audio) {
+      if (this.cfg.acodec !== 'an') this.onAudio(m);
+    }
   }
 
   private onVideo(m: MediaMessage): void {
