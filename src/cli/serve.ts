@@ -2,12 +2,14 @@ import { Command } from 'commander';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import type { ServerConfig } from '../server/config/types.js';
 import { checkConfig, formatCheckResult, loadConfig } from '../server/config/index.js';
 import { createLogger, logStderrFromEnv } from '../server/log.js';
 import { ensureNofile } from '../server/nofile.js';
 import { removePidFile, writePidFile } from '../server/pidfile.js';
 import { loadConfigOffThread } from '../server/reload-worker.js';
 import { LiveServer } from '../server/server.js';
+import { parseWorkers, runSupervisor, workerConfig, workerRole, type WorkerRole } from '../server/cluster/workers.js';
 import { runNativeTestHook } from '../native/test-hooks.js';
 import { VERSION } from '../version.js';
 import { daemonize, enterWorkDir, printSignature, printVersion, serverIdFor, shouldDaemonize } from './srs-compat.js';
@@ -20,6 +22,7 @@ interface ServeOptions {
   V?: boolean;
   signature?: boolean;
   G?: boolean;
+  workers?: string | true;
 }
 
 export function registerServe(program: Command): void {
@@ -33,6 +36,7 @@ export function registerServe(program: Command): void {
     .option('-V', 'same as -v')
     .option('-g, --signature', 'print the server signature and exit, like `srs -g`')
     .option('-G', 'same as -g')
+    .option('--workers [n]', 'n worker processes (1-64, default one per CPU) sharing the ports, edges of an origin in this process (docs/cluster.md)')
     .addHelpText('after', `
 Without -c, an embedded default runs: RTMP on 1935, HTTP API on 1985, HTTP server on 8080
 with HTTP-FLV at http://HOST:8080/[app]/[stream].flv, pid file ./objs/srs.pid.
@@ -41,6 +45,7 @@ Examples:
   srsx serve                                  embedded default
   srsx serve -c conf/srs.conf                 an SRS config
   srsx serve -t -c conf/srs.conf              check it only
+  srsx serve --workers 4 -c conf/srs.conf     4 processes on the same ports (API of worker i on http_api + i)
   SRS_LISTEN=19350 srsx serve                 override any setting from the environment
   SRS_HTTP_API_ENABLED=on srsx serve -e       env-only, like srs -e (SRS_WORK_DIR, SRS_SERVER_ID, SRS_PID, ...)
   srsx serve -v                               the version, like srs -v
@@ -60,6 +65,12 @@ Signals: SIGTERM/SIGINT stop gracefully, SIGQUIT stops at once, SIGHUP reloads t
         process.exitCode = out.exitCode;
         return;
       }
+      if (opts.workers !== undefined) {
+        // a forked worker runs the serve action again: its role is in its environment
+        const role = workerRole();
+        if (role) return runServer(opts.config, opts.envOnly === true, role);
+        return runSupervisor({ file: opts.config, envOnly: opts.envOnly === true, workers: parseWorkers(opts.workers), serverIdFor });
+      }
       await runServer(opts.config, opts.envOnly === true);
     });
 }
@@ -74,8 +85,10 @@ function removePerfMap(): void {
   rmSync(`/tmp/perf-${process.pid}.map`, { force: true });
 }
 
-async function runServer(file: string | undefined, envOnly: boolean): Promise<void> {
-  const config = loadConfig({ file, envOnly });
+async function runServer(file: string | undefined, envOnly: boolean, role?: WorkerRole): Promise<void> {
+  // a --workers worker: the config as an edge of the supervisor's origin (src/server/cluster/workers.ts)
+  const adapt = (c: ServerConfig) => (role ? workerConfig(c, role) : c);
+  const config = adapt(loadConfig({ file, envOnly }));
   const startCwd = process.cwd();
   // read (and removed from the environment) before `daemon on` starts a child without that descriptor
   const logStderr = logStderrFromEnv();
@@ -94,7 +107,7 @@ async function runServer(file: string | undefined, envOnly: boolean): Promise<vo
     // SRS's check_number_connections: max_connections + 128 must fit the open-files limit
     const raised = await ensureNofile(config.maxConnections);
     if (raised) log.trace(raised);
-    writePidFile(config.pidFile, { onStale: (note) => log.warn(note) });
+    if (!role) writePidFile(config.pidFile, { onStale: (note) => log.warn(note) });
   } catch (err) {
     await log.close();
     throw err;
@@ -122,6 +135,7 @@ async function runServer(file: string | undefined, envOnly: boolean): Promise<vo
   log.trace(`srsx serve pid=${process.pid} config=${config.source} rtmp=${b.rtmp.join(',')}` +
     `${b.http ? ` http_server=${b.http}` : ''}${b.api ? ` http_api=${b.api}` : ''}${b.exporter ? ` exporter=${b.exporter}` : ''} pidfile=${pidFile}`);
 
+  if (role) process.send?.('srsx-worker-ready');
   runNativeTestHook(process.env.SRSX_NATIVE_TEST, (line) => log.warn(line));
 
   let stopping = false;
@@ -171,7 +185,7 @@ async function runServer(file: string | undefined, envOnly: boolean): Promise<vo
         again = false;
         try {
           // the file as resolved at start (the work_dir chdir must not move it)
-          const next = await loadConfigOffThread(config.source);
+          const next = adapt(await loadConfigOffThread(config.source));
           if (stopping) return;
           for (const note of server.reload(next)) log.warn(`reload: ${note}`);
           log.trace(`SIGHUP: reloaded ${next.source}`);
