@@ -70,7 +70,18 @@ describe('native addon: valgrind leak check and ASAN', () => {
     const p = profile(['--valgrind', '--duration', '15s', '--json', '--out', path.join(dir, 'out'), '--', 'serve', '-c', 'srs.conf'], dir, { SRSX_NATIVE_TEST: 'leak' }, 280_000);
     try {
       await waitFor('the server under valgrind', () => /ready: curl/.test(p.out().stderr) && /leaked 4096 bytes on purpose/.test(p.out().stderr), 180_000, () => p.out().stderr);
-      const r = (await (await fetch(`http://127.0.0.1:${api}/api/v1/valgrind?check=added`)).json()) as { code: number; data: { valgrind: boolean; bytes: { leaked: number; dubious: number; reachable: number; suppressed: number } } };
+      // the block's address can linger in a register or a live stack slot for a moment after the
+      // call (memcheck then counts it as reachable): ask again, up to 5 times a second apart
+      type Answer = { code: number; data: { valgrind: boolean; bytes: { leaked: number; dubious: number; reachable: number; suppressed: number } } };
+      let r: Answer | undefined;
+      let checks = 0;
+      for (; checks < 5; ) {
+        r = (await (await fetch(`http://127.0.0.1:${api}/api/v1/valgrind?check=added`)).json()) as Answer;
+        checks++;
+        if (r.code !== 0 || r.data.bytes.leaked >= 4096) break;
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      r = r!;
       expect(r.code).toBe(0);
       expect(r.data.valgrind).toBe(true);
       expect(r.data.bytes.leaked).toBeGreaterThanOrEqual(4096);
@@ -81,11 +92,11 @@ describe('native addon: valgrind leak check and ASAN', () => {
       const ours = report.leaks.filter((l) => l.kind === 'definitely lost' && l.stack.some((f) => f.fn === 'test_leak_block'));
       expect(ours.length).toBeGreaterThan(0);
       expect(ours.every((l) => l.bytes >= 4096)).toBe(true);
-      // one summary for the API's check, one at exit
-      expect(report.summaries.length).toBeGreaterThanOrEqual(2);
-      // the first summary is the API's check: its counts are the ones the API answered (but for
+      // one summary for each of the API's checks, one at exit
+      expect(report.summaries.length).toBeGreaterThanOrEqual(checks + 1);
+      // summary #checks is the API's last check: its counts are the ones the API answered (but for
       // "suppressed": valgrind 3.19's client request answers 0 while its log counts what node.supp hid)
-      const first = report.summaries[0]!;
+      const first = report.summaries[checks - 1]!;
       const { suppressed: _s, ...apiBytes } = r.data.bytes;
       expect({ leaked: first.definitelyLost + first.indirectlyLost, dubious: first.possiblyLost, reachable: first.stillReachable }).toEqual(apiBytes);
       expect(report.summaries.at(-1)!.definitelyLost).toBeGreaterThanOrEqual(4096);
