@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -39,7 +40,6 @@ async function hlsConfig(dir: string, srs: boolean): Promise<{ http: number; ser
 
 /** free UDP port on 127.0.0.1 (the WebRTC media port) */
 export async function freeUdpPort(): Promise<number> {
-  const dgram = await import('node:dgram');
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
     s.once('error', reject);

@@ -12,6 +12,11 @@ function reportLine(r: LoadReport): string {
     ` ${r.mbps.toFixed(1)} Mbps, startup p50 ${r.startupP50Ms} ms p95 ${r.startupP95Ms} ms, lag p50 ${r.lagP50Ms} ms p95 ${r.lagP95Ms} ms, load-tool CPU ${r.cpuPercent.toFixed(0)}%`;
 }
 
+/** A load tool's error counts as one table cell: '3× timeout; 1× HTTP 404', or 'none'. */
+function errorsText(errors: Record<string, number>): string {
+  return Object.entries(errors).map(([e, n]) => `${n}× ${e}`).join('; ') || 'none';
+}
+
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
@@ -60,7 +65,7 @@ Examples:
       if (opts.json) printJson(summary);
       else {
         const { errors, ...rest } = summary;
-        process.stdout.write(renderFacts({ ...rest, errors: Object.entries(errors).map(([e, n]) => `${n}× ${e}`).join('; ') || 'none' }, 'rtmp-load summary') + '\n');
+        process.stdout.write(renderFacts({ ...rest, errors: errorsText(errors) }, 'rtmp-load summary') + '\n');
       }
       if (summary.playing === 0) process.exitCode = 1;
     });
@@ -123,7 +128,7 @@ Examples:
           'auth ok/bad': `${summary.verified}/${summary.verifyFailed}`,
           'connect p50/p95 ms': `${summary.connectP50Ms}/${summary.connectP95Ms}`,
         };
-        process.stdout.write(renderFacts({ ...row, errors: Object.entries(summary.errors).map(([e, n]) => `${n}× ${e}`).join('; ') || 'none' }, `rtc-load ${summary.url}, ${summary.durationS.toFixed(1)} s`) + '\n');
+        process.stdout.write(renderFacts({ ...row, errors: errorsText(summary.errors) }, `rtc-load ${summary.url}, ${summary.durationS.toFixed(1)} s`) + '\n');
       }
       if (summary.receiving === 0) process.exitCode = 1;
       // werift-dtls keeps retransmission timers of failed handshakes for a while: do not wait for them
@@ -180,7 +185,7 @@ Examples:
           failed: summary.failed,
           late: summary.late,
         };
-        process.stdout.write(renderFacts({ ...row, errors: Object.entries(summary.errors).map(([e, n]) => `${n}× ${e}`).join('; ') || 'none' }, `hls-load ${summary.url}, ${summary.durationS.toFixed(1)} s`) + '\n');
+        process.stdout.write(renderFacts({ ...row, errors: errorsText(summary.errors) }, `hls-load ${summary.url}, ${summary.durationS.toFixed(1)} s`) + '\n');
       }
       if (summary.segments === 0) process.exitCode = 1;
     });

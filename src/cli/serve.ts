@@ -9,6 +9,7 @@ import { ensureNofile } from '../server/nofile.js';
 import { removePidFile, writePidFile } from '../server/pidfile.js';
 import { loadConfigOffThread } from '../server/reload-worker.js';
 import { LiveServer } from '../server/server.js';
+import { onStopSignals } from '../server/stop-signals.js';
 import { parseWorkers, runSupervisor, workerConfig, workerRole, type WorkerRole } from '../server/cluster/workers.js';
 import { runNativeTestHook } from '../native/test-hooks.js';
 import { VERSION } from '../version.js';
@@ -154,21 +155,7 @@ async function runServer(file: string | undefined, envOnly: boolean, role?: Work
     await log.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void stop('graceful', 'SIGTERM'));
-  process.on('SIGINT', () => void stop('graceful', 'SIGINT'));
-  process.on('SIGQUIT', () => void stop('fast', 'SIGQUIT'));
-  // bin/srsx runs the server as its child with an IPC channel: when the wrapper dies (even by
-  // SIGKILL) the channel closes and the server stops, instead of living on as an orphan
-  if (process.channel) {
-    process.channel.unref();
-    const orphaned = () => {
-      log.warn('the srsx wrapper (parent process) is gone: stopping');
-      setTimeout(() => process.exit(0), 5000).unref();
-      void stop('graceful', 'parent exit');
-    };
-    if (!process.connected) orphaned();
-    else process.once('disconnect', orphaned);
-  }
+  onStopSignals(stop, log, 5000);
 
   // SIGHUP: the config is read, parsed and checked in a worker thread (players never wait for it);
   // signals arriving meanwhile make one more reload after it, not one each

@@ -19,6 +19,7 @@ import { loadConfigOffThread } from '../reload-worker.js';
 import { createLogger, logStderrFromEnv } from '../log.js';
 import { removePidFile, writePidFile } from '../pidfile.js';
 import { LiveServer } from '../server.js';
+import { onStopSignals } from '../stop-signals.js';
 
 export const MAX_WORKERS = 64;
 const RESTART_DELAY_MS = 1000;
@@ -176,20 +177,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
     await log.close();
     process.exit(exitCode);
   };
-  process.on('SIGTERM', () => void stop('graceful', 'SIGTERM'));
-  process.on('SIGINT', () => void stop('graceful', 'SIGINT'));
-  process.on('SIGQUIT', () => void stop('fast', 'SIGQUIT'));
-  // bin/srsx's IPC channel: when the wrapper dies, stop (as serve does)
-  if (process.channel) {
-    process.channel.unref();
-    const orphaned = () => {
-      log.warn('the srsx wrapper (parent process) is gone: stopping');
-      setTimeout(() => process.exit(0), 15_000).unref();
-      void stop('graceful', 'parent exit');
-    };
-    if (!process.connected) orphaned();
-    else process.once('disconnect', orphaned);
-  }
+  onStopSignals(stop, log, 15_000);
   // SIGHUP: every worker reloads (as serve does), the origin takes the new vhost settings
   process.on('SIGHUP', () => {
     log.reopen();
