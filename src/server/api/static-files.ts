@@ -85,6 +85,8 @@ const CACHE_FILE_MAX = 4 << 20;
 const CACHE_TOTAL_MAX = 64 << 20;
 const fileCache = new Map<string, { ino: number; size: number; mtimeMs: number; data: Buffer }>();
 let fileCacheBytes = 0;
+/** bytes of small files being read into memory right now */
+let readingBytes = 0;
 
 function cacheGet(file: string, st: fs.Stats): Buffer | undefined {
   const c = fileCache.get(file);
@@ -147,9 +149,12 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, opt
     return httpError(res, 404);
   }
   let data = req.method === 'GET' ? cacheGet(file, st) : undefined;
-  if (!data && req.method === 'GET' && size <= CACHE_FILE_MAX) {
+  // reads into memory are bounded too (many clients asking for many different files at once): past
+  // CACHE_TOTAL_MAX in flight, the file is streamed from disk as any large one
+  if (!data && req.method === 'GET' && size <= CACHE_FILE_MAX && readingBytes + size <= CACHE_TOTAL_MAX) {
+    readingBytes += size;
     try {
-      const read = await fs.promises.readFile(file);
+      const read = await fs.promises.readFile(file).finally(() => (readingBytes -= size));
       // written meanwhile: serve what was read (consistent), keep it only if it is the stat'ed version
       if (read.length === size) cachePut(file, st, read);
       data = read;
