@@ -100,12 +100,38 @@ function verdict(out: string, name: string): { result: string; why: string } {
   return { result: m[1]!, why };
 }
 
+/** srs.test's panic in its own OnICECandidate logger (pion passes nil when gathering completes). */
+const SRS_BENCH_NIL_CANDIDATE_CRASH = /nil pointer dereference[\s\S]*srs-bench\/srs\.\(\*testPublisher\)\.Run\.func\d+\(0x0\)[\s\S]*ICEGatherer\)\.Gather/;
+
+/** Runs srs.test on `cases` inside the namespace; its whole output. */
+function runSrsTest(cases: string[], media: string[], cwd: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn('ip', [
+      'netns', 'exec', NS, SRS_PKG_BIN, '-test.v', '-test.run', `^(${cases.join('|')})$`,
+      '-srs-server', SERVER_IP, '-srs-http-server', `${SERVER_IP}:8080`, ...media,
+      // RSA certificate generation by pion on a loaded 2-core machine takes seconds, and VeryBadNetwork waits ~10 s
+      // for pion's own 1 s retransmissions of 4 dropped ClientHellos and 5 dropped Certificates
+      '-srs-timeout', '20000',
+    ], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout!.on('data', (d) => (text += d));
+    child.stderr!.on('data', (d) => (text += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), 200_000);
+    child.once('error', reject);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(text);
+    });
+  });
+}
+
 describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network namespace)", () => {
   let work = '';
   let nsCreated = false;
   let server: ChildProcess | undefined;
   let serverLog = '';
-  let out = '';
+  const rounds: string[] = [];
+  const verdicts = new Map<string, { result: string; why: string }>();
   let listed: string[] = [];
 
   beforeAll(async () => {
@@ -164,25 +190,20 @@ describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network names
       await new Promise((r) => setTimeout(r, 300));
     }
 
-    out = await new Promise<string>((resolve, reject) => {
-      const child = spawn('ip', [
-        'netns', 'exec', NS, SRS_PKG_BIN, '-test.v', '-test.run', `^(${CASES.join('|')})$`,
-        '-srs-server', SERVER_IP, '-srs-http-server', `${SERVER_IP}:8080`, ...media,
-        // RSA certificate generation by pion on a loaded 2-core machine takes seconds, and VeryBadNetwork waits ~10 s
-        // for pion's own 1 s retransmissions of 4 dropped ClientHellos and 5 dropped Certificates
-        '-srs-timeout', '20000',
-      ], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      child.stdout!.on('data', (d) => (text += d));
-      child.stderr!.on('data', (d) => (text += d));
-      const t = setTimeout(() => child.kill('SIGKILL'), 200_000);
-      child.once('error', reject);
-      child.once('exit', () => {
-        clearTimeout(t);
-        resolve(text);
-      });
-    });
-  }, 240_000);
+    // srs-bench's publisher logs every ICE candidate and dereferences the nil one pion hands over when gathering ends
+    // after the handler is set (srs/util.go, testPublisher.Run): on a loaded machine that kills srs.test mid-run.
+    // That crash is the client's, so the cases it left without a verdict run again in a new srs.test (3 rounds at most);
+    // any other end without verdicts stays a failure.
+    let remaining = [...CASES];
+    for (let round = 1; round <= 3 && remaining.length > 0; round++) {
+      const text = await runSrsTest(remaining, media, work);
+      rounds.push(text);
+      for (const name of remaining) verdicts.set(name, verdict(text, name));
+      remaining = remaining.filter((name) => verdicts.get(name)!.result === 'missing');
+      if (!SRS_BENCH_NIL_CANDIDATE_CRASH.test(text)) break;
+      if (remaining.length > 0) console.warn(`srs.test crashed on its own nil ICE candidate (round ${round}); running again: ${remaining.join(' ')}`);
+    }
+  }, 660_000);
 
   afterAll(async () => {
     if (server) await stopChild(server);
@@ -191,7 +212,7 @@ describe("SRS's srs-bench WebRTC cases against srsx (`srs -e` in a network names
 
   itRtc.each(CASES)('%s', (name) => {
     if (!available.ok) throw new Error(available.why);
-    const v = verdict(out, name);
+    const v = verdicts.get(name) ?? { result: 'missing', why: `srs.test was not run (${rounds.length} rounds)` };
     expect([name, v.result, v.why]).toEqual([name, 'PASS', '']);
   });
 
