@@ -49,6 +49,8 @@ export interface CompareRow {
   late?: number;
   /** HLS players: the load tool's failures by reason (in compare-hls.json) */
   errors?: Record<string, number>;
+  /** a server of several processes (srsx-workers:N, srsx-edge): each one's CPU (% of one core) and RSS */
+  processes?: Array<{ role: string; pid: number; cpu: number; rssMB: number }>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,17 +87,25 @@ async function measureWith(
   try {
     await sleep(rampMs + tool.settleMs);
     const hz = await ticksPerSecond();
-    const s1 = await sampleProcess(server.pid);
+    const procs = server.processes ? await server.processes() : [{ role: server.name, pid: server.pid }];
+    const s1 = await Promise.all(procs.map((p) => sampleProcess(p.pid)));
     const l1 = await sampleProcess(load.pid!);
     await sleep(opts.holdMs);
-    const s2 = await sampleProcess(server.pid);
+    const s2 = await Promise.all(procs.map((p) => sampleProcess(p.pid)));
     const l2 = await sampleProcess(load.pid!);
     await done;
-    return row(out, {
-      serverCpu: s1 && s2 ? cpuPercent(s1, s2, hz) : NaN,
-      serverRssMB: s2 ? s2.rssBytes / 1024 / 1024 : NaN,
+    const each = procs.map((p, i) => {
+      const a = s1[i];
+      const b = s2[i];
+      return { role: p.role, pid: p.pid, cpu: a && b ? cpuPercent(a, b, hz) : NaN, rssMB: b ? b.rssBytes / 1024 / 1024 : NaN };
+    });
+    const sum = (k: 'cpu' | 'rssMB') => each.reduce((t, e) => t + e[k], 0);
+    const r = row(out, {
+      serverCpu: sum('cpu'),
+      serverRssMB: sum('rssMB'),
       loadToolCpu: l1 && l2 ? cpuPercent(l1, l2, hz) : NaN,
     });
+    return server.processes ? { ...r, processes: each } : r;
   } finally {
     clearInterval(ticker);
     if (load.exitCode === null) load.kill('SIGKILL');
@@ -201,7 +211,7 @@ export async function runCompare(opts: CompareOptions): Promise<CompareRow[]> {
       const who = server.name === `pid ${server.pid}` ? server.name : `${server.name} (pid ${server.pid})`;
       throw new UserError(`${who} does not listen on port ${server.rtmpPort}${listeners.length ? `: pid ${listeners.join(', ')} does` : ''}`, { hint: 'give the pid of the server process itself: pid:<pid>:<rtmp port>' });
     }
-    const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.rtmpPort}/live/livestream`, useFfmpeg);
+    const publisher = startPublisher(opts.streamFile, `rtmp://127.0.0.1:${server.publishPort ?? server.rtmpPort}/live/livestream`, useFfmpeg);
     try {
       // HLS: a playlist with a few segments before players come (and the muxer at its steady cost)
       await sleep(opts.hls ? 8000 : 2000);

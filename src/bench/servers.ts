@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { hasCommand, missingCommand } from '../host/exec.js';
+import { childPids } from '../host/proc-process.js';
+import { hostRoot } from '../host/root.js';
 
 /** A server being measured: its pid (for CPU/RSS) and RTMP port. */
 export interface ServerUnderTest {
@@ -17,6 +19,10 @@ export interface ServerUnderTest {
   apiPort?: number;
   /** HTTP server port serving the HLS files, when the server was started for HLS players */
   httpPort?: number;
+  /** where the stream is published, when not rtmpPort (an edge's origin) */
+  publishPort?: number;
+  /** a server of several processes: each one's role and pid (CPU and RSS are summed over them) */
+  processes?: () => Promise<Array<{ role: string; pid: number }>>;
   stop(): Promise<void>;
 }
 
@@ -137,19 +143,94 @@ function spawnLogged(cmd: string, args: string[], cwd: string): { child: ChildPr
 }
 
 /** 19,000: srsx serve refuses max_connections + 128 at or over the open-files limit (SRS's check; 20,000 here). */
-export async function startSrsx(maxConnections = 19_000, opts: StartOptions = {}): Promise<ServerUnderTest> {
+const SRSX_MAX_CONNECTIONS = 19_000;
+
+/** Starts `srsx serve` (with `extraArgs`) on `conf` in `dir`; resolves with the child once `port` listens and the server's pid. */
+async function spawnSrsx(dir: string, conf: string, port: number, what: string, extraArgs: string[] = []): Promise<{ child: ChildProcess; output: () => string; pid: number }> {
+  writeFileSync(path.join(dir, 'srs.conf'), conf);
+  const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf'), ...extraArgs], dir);
+  await waitForPort(port, child, what, output);
+  // bin/srsx runs the server as its child (with a perf map): measure the server, from its pid file
+  const pid = Number(readFileSync(path.join(dir, 'srs.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`${what} wrote no pid to ${dir}/srs.pid`, { exitCode: 3 });
+  return { child, output, pid };
+}
+
+function srsxConf(dir: string, port: number, maxConnections: number, parts: { server?: string; vhost?: string } = {}): string {
+  return `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${parts.server ?? 'http_api { enabled off; }\nhttp_server { enabled off; }\n'}vhost __defaultVhost__ { ${parts.vhost ?? ''} }\n`;
+}
+
+export async function startSrsx(maxConnections = SRSX_MAX_CONNECTIONS, opts: StartOptions = {}): Promise<ServerUnderTest> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-'));
   const rtc = opts.rtc ? await rtcConfig() : undefined;
   const hls = opts.hls ? await hlsConfig(dir, false) : undefined;
-  writeFileSync(path.join(dir, 'srs.conf'), `listen 127.0.0.1:${port};\nmax_connections ${maxConnections};\ndaemon off;\nsrs_log_tank console;\nsrs_log_level warn;\npid ${dir}/srs.pid;\n${rtc ? rtc.server : 'http_api { enabled off; }\n'}${hls ? hls.server : 'http_server { enabled off; }\n'}vhost __defaultVhost__ { ${rtc?.vhost ?? ''}${hls?.vhost ?? ''} }\n`);
-  const { child, output } = spawnLogged(process.execPath, [SRSX_BIN, 'serve', '-c', path.join(dir, 'srs.conf')], dir);
-  await waitForPort(port, child, 'srsx serve', output);
+  const conf = srsxConf(dir, port, maxConnections, {
+    server: `${rtc ? rtc.server : 'http_api { enabled off; }\n'}${hls ? hls.server : 'http_server { enabled off; }\n'}`,
+    vhost: `${rtc?.vhost ?? ''}${hls?.vhost ?? ''}`,
+  });
+  const { child, output, pid } = await spawnSrsx(dir, conf, port, 'srsx serve');
   if (hls) await waitForPort(hls.http, child, 'srsx serve (http_server)', output);
-  // bin/srsx runs the server as its child (with a perf map): measure the server, from its pid file
-  const pid = Number(readFileSync(path.join(dir, 'srs.pid'), 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) throw new UserError(`srsx serve wrote no pid to ${dir}/srs.pid`, { exitCode: 3 });
   return { name: 'srsx', pid, rtmpPort: port, apiPort: rtc?.api, httpPort: hls?.http, stop: stopper(child) };
+}
+
+/**
+ * `srsx-workers:N`: `srsx serve --workers N` (RTMP players only). The supervisor (pid file) holds the
+ * shared port and runs the local origin; its children are the workers. CPU and RSS are the sum over the
+ * supervisor and the workers, each also reported on its own.
+ */
+export async function startSrsxWorkers(workers: number): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-workers-'));
+  const { child, output, pid } = await spawnSrsx(dir, srsxConf(dir, port, SRSX_MAX_CONNECTIONS), port, `srsx serve --workers ${workers}`, ['--workers', String(workers)]);
+  const workerPids = async () => childPids(hostRoot(), pid);
+  // the port listens once the first worker is up: wait for all of them
+  const deadline = Date.now() + 20_000;
+  while ((await workerPids()).length < workers) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stopper(child)();
+      throw new UserError(`srsx serve --workers ${workers} started ${(await workerPids()).length} workers in 20 s`, { hint: output().trim().split('\n').slice(-3).join(' | ') });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  return {
+    name: `srsx-workers:${workers}`,
+    pid,
+    rtmpPort: port,
+    processes: async () => [{ role: 'supervisor', pid }, ...(await workerPids()).map((p, i) => ({ role: `worker ${i}`, pid: p }))],
+    stop: stopper(child),
+  };
+}
+
+/**
+ * `srsx-edge`: two srsx processes, an origin and an edge of it (`cluster { mode remote; }`). The
+ * stream is published to the origin, the players play from the edge: the edge pulls it once and fans
+ * it out. CPU and RSS are the sum of both, each also reported on its own.
+ */
+export async function startSrsxEdge(): Promise<ServerUnderTest> {
+  const originPort = await freePort();
+  const originDir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-origin-'));
+  const origin = await spawnSrsx(originDir, srsxConf(originDir, originPort, SRSX_MAX_CONNECTIONS), originPort, 'srsx serve (origin)');
+  try {
+    const port = await freePort();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-bench-edge-'));
+    const edge = await spawnSrsx(dir, srsxConf(dir, port, SRSX_MAX_CONNECTIONS, { vhost: `cluster { mode remote; origin 127.0.0.1:${originPort}; }` }), port, 'srsx serve (edge)');
+    return {
+      name: 'srsx-edge',
+      pid: edge.pid,
+      rtmpPort: port,
+      publishPort: originPort,
+      processes: async () => [{ role: 'origin', pid: origin.pid }, { role: 'edge', pid: edge.pid }],
+      stop: async () => {
+        await stopper(edge.child)();
+        await stopper(origin.child)();
+      },
+    };
+  } catch (err) {
+    await stopper(origin.child)();
+    throw err;
+  }
 }
 
 /**
@@ -217,6 +298,14 @@ export function attach(pid: number, port: number): ServerUnderTest {
 
 export function serverStarter(spec: string, opts: StartOptions = {}): { name: string; start: () => Promise<ServerUnderTest> } {
   if (spec === 'srsx') return { name: 'srsx', start: () => startSrsx(undefined, opts) };
+  const workers = /^srsx-workers:(\d+)$/.exec(spec);
+  if (workers || spec === 'srsx-edge') {
+    if (opts.rtc || opts.hls) throw new UserError(`${spec} is measured with RTMP players only`, { hint: 'drop --rtc/--hls, or use srsx' });
+    if (spec === 'srsx-edge') return { name: spec, start: startSrsxEdge };
+    const n = Number(workers![1]);
+    if (n < 1 || n > 64) throw new UserError(`${spec}: workers from 1 to 64`, { hint: 'e.g. srsx-workers:2' });
+    return { name: spec, start: () => startSrsxWorkers(n) };
+  }
   if (spec.startsWith('srs:')) return { name: 'srs', start: () => startSrs(spec.slice(4), opts) };
   if (opts.hls) throw new UserError(`--hls needs a server srsx can configure for HLS: '${spec}' is not srsx or srs:<path>`, { hint: 'e.g. --servers srsx,srs:/usr/local/srs/objs/srs' });
   if (opts.rtc) throw new UserError(`--rtc needs a server srsx can configure for WebRTC: '${spec}' is not srsx or srs:<path>`, { hint: 'e.g. --servers srsx,srs:/usr/local/srs/objs/srs' });
@@ -224,5 +313,5 @@ export function serverStarter(spec: string, opts: StartOptions = {}): { name: st
   if (spec.startsWith('cmd:')) return { name: spec.slice(4).split(/\s+/)[0]!, start: () => startCommand(spec.slice(4)) };
   const m = /^pid:(\d+):(\d+)$/.exec(spec);
   if (m) return { name: `pid:${m[1]}`, start: async () => attach(Number(m[1]), Number(m[2])) };
-  throw new UserError(`unknown server '${spec}'`, { hint: 'use srsx, srs:<path to SRS binary>, nginx-rtmp, cmd:<command listening on {port}> or pid:<pid>:<rtmp port>' });
+  throw new UserError(`unknown server '${spec}'`, { hint: 'use srsx, srsx-workers:<n>, srsx-edge, srs:<path to SRS binary>, nginx-rtmp, cmd:<command listening on {port}> or pid:<pid>:<rtmp port>' });
 }

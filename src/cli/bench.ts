@@ -194,7 +194,7 @@ Examples:
     .command('compare')
     .description('srsx vs nginx-rtmp (or any server): CPU, memory and bandwidth at several player counts')
     .option('--clients <list>', 'player counts, comma-separated', '500,1000,2000')
-    .option('--servers <list>', 'srsx, nginx-rtmp, cmd:<command listening on {port}>, pid:<pid>:<rtmp port>', 'srsx,nginx-rtmp')
+    .option('--servers <list>', 'srsx, srsx-workers:<n>, srsx-edge, srs:<path>, nginx-rtmp, cmd:<command listening on {port}>, pid:<pid>:<rtmp port>', 'srsx,nginx-rtmp')
     .option('--hold <time>', 'measuring window once all players are up', '15s')
     .option('--ramp <n>', 'new connections per second', '1000')
     .option('--stream <file.flv>', 'stream to publish (default: a generated ~529 kbps H.264/AAC file)')
@@ -218,6 +218,11 @@ Examples:
   srsx bench compare --servers 'srsx,cmd:/usr/local/srs/objs/srs -c /tmp/srs-{port}.conf'
   srsx bench compare --servers srsx,srs:/usr/local/srs/objs/srs --clients 1000
   srsx bench compare --rtc --servers srsx,srs:/usr/local/srs/objs/srs --markdown docs/benchmarks-rtc.md
+  srsx bench compare --clients 2000,5000,10000 --servers srsx,srsx-workers:2,srsx-edge
+srsx-workers:<n> is \`srsx serve --workers <n>\`: CPU and memory are the sum of the supervisor and
+its workers, and the table adds each process's CPU. srsx-edge is an srsx origin (the stream is
+published to it) and an srsx edge of it (\`cluster { mode remote; }\`, the players play from it):
+the origin -> edge -> players fan-out, both processes counted.
 srs:<path> starts that SRS binary with a config of its own (RTMP, and for --rtc its HTTP API, one
 UDP port with candidate 127.0.0.1 and rtmp_to_rtc). With --rtc the players are \`srsx bench
 rtc-load\` WHEP players; the table adds Loss (RTP sequence gaps %), Failed and Connect times.
@@ -228,7 +233,7 @@ server; the players are \`srsx bench hls-load\` players; files are compare-hls.j
       const { runCompare } = await import('../bench/compare.js');
       const { benchStreamFile, flvBitrateKbps } = await import('../bench/stream-file.js');
       const { compareChartSvg } = await import('../bench/chart.js');
-      const { COMPARE_COLUMNS, COMPARE_COLUMNS_HLS, COMPARE_COLUMNS_RTC, compareHlsMarkdown, compareMarkdown, compareRtcMarkdown, withKeptNotes } = await import('../bench/compare-report.js');
+      const { COMPARE_COLUMNS_HLS, COMPARE_COLUMNS_RTC, compareHlsMarkdown, compareMarkdown, compareRtcMarkdown, rtmpColumns, withKeptNotes } = await import('../bench/compare-report.js');
       const { rtcBenchStreamFile } = await import('../bench/stream-file.js');
       if (opts.rtc) {
         if (cmd.getOptionValueSource('clients') === 'default') opts.clients = '50,100,200';
@@ -285,6 +290,6 @@ server; the players are \`srsx bench hls-load\` players; files are compare-hls.j
         writeFileSync(opts.markdown, withKeptNotes((opts.hls ? compareHlsMarkdown : opts.rtc ? compareRtcMarkdown : compareMarkdown)(rows, facts, command, path.basename(svgFile), opts.quick || (opts.hls && process.env.npm_lifecycle_event === 'bench:hls')), previous));
       }
       if (opts.json) printJson(rows);
-      else process.stdout.write(renderTable(rows, opts.hls ? COMPARE_COLUMNS_HLS : opts.rtc ? COMPARE_COLUMNS_RTC : COMPARE_COLUMNS, `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, jsonName)}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
+      else process.stdout.write(renderTable(rows, opts.hls ? COMPARE_COLUMNS_HLS : opts.rtc ? COMPARE_COLUMNS_RTC : rtmpColumns(rows), `stream ${streamKbps.toFixed(0)} kbps`) + `\nwrote ${path.join(opts.out, jsonName)}, ${svgFile}${opts.markdown ? `, ${opts.markdown}` : ''}\n`);
     });
 }

@@ -92,6 +92,16 @@ export async function parentPid(root: HostRoot, pid: number): Promise<number | u
   return stat ? Number(statFields(stat)[1]) : undefined;
 }
 
+/** The pids whose parent is `pid` (e.g. a `srsx serve --workers` supervisor's workers), oldest first. */
+export async function childPids(root: HostRoot, pid: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await root.list('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    if ((await parentPid(root, Number(entry))) === pid) out.push(Number(entry));
+  }
+  return out.sort((a, b) => a - b);
+}
+
 /**
  * Whether argv runs a streaming server: `srsx serve …` (through node, bin/srsx or dist/cli/main.js,
  * with any node flags before it) or SRS itself (`srs`, `./objs/srs -c …`).
