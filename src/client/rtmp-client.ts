@@ -26,6 +26,8 @@ export interface StatusEvent {
   level: string;
   code: string;
   description?: string;
+  /** SRS's extra object of an error status: an origin cluster's redirect has { code: 302, redirect, redirect2 } */
+  ex?: Amf0Object;
 }
 
 /**
@@ -262,6 +264,8 @@ export class RtmpClient extends EventEmitter {
     if (cmd.name === 'onStatus') {
       const info = (cmd.args[0] ?? {}) as Amf0Object;
       const status: StatusEvent = { level: String(info.level ?? ''), code: String(info.code ?? ''), description: info.description === undefined ? undefined : String(info.description) };
+      const ex = info.ex;
+      if (ex !== null && typeof ex === 'object' && !Array.isArray(ex) && !(ex instanceof Date)) status.ex = ex as Amf0Object;
       this.emit('status', status);
       for (const w of [...this.statusWaiters]) {
         if (w.codes.includes(status.code)) {

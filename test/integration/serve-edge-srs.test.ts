@@ -1,65 +1,17 @@
 // srsx and SRS 7 in one cluster, both ways: SRS as the origin of an srsx edge, SRS as an edge of an
 // srsx origin. SRS is the binary built from SRS's source (test/helpers/srs-cache.ts); without it the
 // cases are skipped with a loud warning naming what is missing (SRSX_REQUIRE_SRS=1: they fail).
-import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort, hasTool } from '../helpers/env.js';
-import { sleep, startServer, stopAfterEach, stopChild } from '../helpers/serve.js';
-import { ensureSrs, itIfAvailable, SRS_BIN } from '../helpers/srs-cache.js';
+import { hasTool } from '../helpers/env.js';
+import { sleep, startServer, stopAfterEach } from '../helpers/serve.js';
+import { ensureSrs, itIfAvailable } from '../helpers/srs-cache.js';
+import { startSrs } from '../helpers/srs-server.js';
 import { apiList as api, edgeBody, playersOf as players, publishLoop, videoFrames, waitFor, type ApiStream } from '../helpers/cluster.js';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
 
 const srs = ensureSrs();
 const missingTools = ['ffmpeg', 'ffprobe'].filter((t) => !hasTool(t));
 const itSrs = itIfAvailable(missingTools.length === 0 ? srs : { ok: false, why: `needs ${missingTools.join(', ')}` });
-
-interface SrsProcess {
-  child: ChildProcess;
-  rtmp: number;
-  api: number;
-  http: number;
-  log: () => string;
-  stop: () => Promise<void>;
-}
-
-/** SRS 7 on free ports with `vhostBody` in its default vhost; ready when its API answers. */
-async function startSrs(vhostBody = ''): Promise<SrsProcess> {
-  const [rtmp, api, http] = [await freePort(), await freePort(), await freePort()];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-srs7-'));
-  const conf = path.join(dir, 'srs.conf');
-  writeFileSync(conf, `listen ${rtmp};
-max_connections 1000;
-daemon off;
-srs_log_tank console;
-pid ${dir}/srs.pid;
-http_api { enabled on; listen ${api}; }
-http_server { enabled on; listen ${http}; dir ${dir}; }
-vhost __defaultVhost__ {
-    http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
-${vhostBody}
-}
-`);
-  const child = spawn(SRS_BIN, ['-c', conf], { cwd: path.dirname(path.dirname(SRS_BIN)), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const proc: SrsProcess = { child, rtmp, api, http, log: () => out, stop: () => stopChild(child) };
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`SRS exited with ${child.exitCode}:\n${out.slice(-3000)}`);
-    try {
-      const r = await fetch(`http://127.0.0.1:${api}/api/v1/versions`);
-      if (r.ok) return proc;
-    } catch {
-      // not up yet
-    }
-    await sleep(100);
-  }
-  await proc.stop();
-  throw new Error(`SRS did not answer on its API in 10 s:\n${out.slice(-3000)}`);
-}
 
 describe('srsx and SRS 7 in one cluster', () => {
   const started = stopAfterEach();

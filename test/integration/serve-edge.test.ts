@@ -166,13 +166,13 @@ describe('srsx edge of an srsx origin', () => {
   it('-t accepts the cluster block and warns once for each cluster directive srsx does not implement', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'srsx-edge-conf-'));
     const conf = path.join(dir, 'edge.conf');
-    writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster {\n        mode remote;\n        origin 127.0.0.1:19350 127.0.0.1:19351;\n        token_traverse on;\n        origin_cluster off;\n        protocol rtmp;\n    }\n}\n`);
+    writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster {\n        mode remote;\n        origin 127.0.0.1:19350 127.0.0.1:19351;\n        token_traverse on;\n        origin_cluster off;\n        follow_client on;\n        protocol rtmp;\n    }\n}\n`);
     const ok = runCli(['serve', '-t', '-c', conf]);
     const text = ok.stdout + ok.stderr;
     expect({ code: ok.code, text }).toMatchObject({ code: 0 });
-    expect(text).toContain('vhost.cluster.origin_cluster is not implemented by srsx');
+    expect(text).toContain('vhost.cluster.follow_client is not implemented by srsx');
     expect(text).toContain('vhost.cluster.protocol is not implemented by srsx');
-    expect(text).not.toMatch(/cluster\.(mode|origin|token_traverse) is not implemented/);
+    expect(text).not.toMatch(/cluster\.(mode|origin|token_traverse|origin_cluster) is not implemented/);
     writeFileSync(conf, `listen 1935;\nvhost __defaultVhost__ {\n    cluster { mode remote; }\n}\n`);
     const bad = runCli(['serve', '-t', '-c', conf]);
     expect(bad.code).toBe(2);

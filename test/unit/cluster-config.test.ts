@@ -26,8 +26,10 @@ describe('cluster { } config', () => {
       origins: [{ host: '10.0.0.1', port: 19350 }, { host: '10.0.0.2', port: 1935 }, { host: '::1', port: 1936 }],
       tokenTraverse: true,
       upstreamVhost: 'b.com',
+      originCluster: false,
+      coworkers: [],
     });
-    expect(c.vhosts[1]!.cluster).toEqual({ mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]' });
+    expect(c.vhosts[1]!.cluster).toEqual({ mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] });
     expect(isEdge(c.vhosts[0])).toBe(true);
     expect(isEdge(c.vhosts[1])).toBe(false);
     expect(c.warnings.filter((w) => w.includes('cluster'))).toEqual([]);
@@ -43,11 +45,23 @@ describe('cluster { } config', () => {
     expect(c.vhosts[0]!.cluster).toMatchObject({ mode: 'remote', origins: [{ host: '127.0.0.1', port: 1 }, { host: '127.0.0.1', port: 2 }], tokenTraverse: true });
   });
 
+  it('an origin cluster: origin_cluster on (only "on" is on, as SRS), coworkers in order; env overrides', () => {
+    const c = load('listen 1935;\nvhost a {\n  cluster {\n    origin_cluster on;\n    coworkers 127.0.0.1:9091 origin-b:1985 [::1]:1986 api.example;\n  }\n}\nvhost b { cluster { origin_cluster yes; } }\n');
+    expect(c.vhosts[0]!.cluster).toMatchObject({ mode: 'local', originCluster: true, coworkers: ['127.0.0.1:9091', 'origin-b:1985', '[::1]:1986', 'api.example'] });
+    expect(c.vhosts[1]!.cluster).toMatchObject({ originCluster: false, coworkers: [] });
+    expect(c.warnings.filter((w) => w.includes('cluster'))).toEqual([]);
+    const e = load('listen 1935;\nvhost __defaultVhost__ { cluster { coworkers 10.0.0.1:1985; } }\n', { SRS_VHOST_CLUSTER_ORIGIN_CLUSTER: 'on', SRS_VHOST_CLUSTER_COWORKERS: '127.0.0.1:1 127.0.0.1:2' });
+    expect(e.vhosts[0]!.cluster).toMatchObject({ originCluster: true, coworkers: ['127.0.0.1:1', '127.0.0.1:2'] });
+    expect(() => load('listen 1935;\nvhost a {\n  cluster { origin_cluster on; coworkers http://127.0.0.1:1985/api; }\n}\n'))
+      .toThrow(/c\.conf:3:\d+: cluster\.coworkers: 'http:\/\/127\.0\.0\.1:1985\/api' is not a coworker/);
+    expect(() => load('listen 1935;\nvhost a { cluster { coworkers 127.0.0.1:70000; } }\n')).toThrow(/is not a coworker/);
+  });
+
   it('unimplemented cluster directives warn once each; an edge without origin or with a bad one is an error naming file:line', () => {
-    const c = load('listen 1935;\nvhost a {\n  cluster {\n    origin_cluster on;\n    coworkers 127.0.0.1:9091;\n  }\n}\n');
+    const c = load('listen 1935;\nvhost a {\n  cluster {\n    protocol flv;\n    follow_client on;\n  }\n}\n');
     expect(c.warnings).toEqual(expect.arrayContaining([
-      'c.conf:4: vhost.cluster.origin_cluster is not implemented by srsx (ignored)',
-      'c.conf:5: vhost.cluster.coworkers is not implemented by srsx (ignored)',
+      'c.conf:4: vhost.cluster.protocol is not implemented by srsx (ignored)',
+      'c.conf:5: vhost.cluster.follow_client is not implemented by srsx (ignored)',
     ]));
     expect(() => load('listen 1935;\nvhost a {\n  cluster { mode remote; }\n}\n')).toThrow(/c\.conf:3:\d+: cluster\.mode: an edge \(mode remote\) needs an origin/);
     expect(() => load('listen 1935;\nvhost a { cluster { mode remote; origin 127.0.0.1:99999; } }\n')).toThrow(/'127\.0\.0\.1:99999' is not an origin/);
@@ -55,7 +69,7 @@ describe('cluster { } config', () => {
 });
 
 describe('upstreamUrl', () => {
-  const vhost = (name: string, upstreamVhost = '[vhost]') => ({ name, cluster: { mode: 'remote', origins: [], tokenTraverse: false, upstreamVhost } }) as unknown as VhostConfig;
+  const vhost = (name: string, upstreamVhost = '[vhost]') => ({ name, cluster: { mode: 'remote', origins: [], tokenTraverse: false, upstreamVhost, originCluster: false, coworkers: [] } }) as unknown as VhostConfig;
   it('rtmp://origin/app/stream with the client param; vhost= only for a vhost other than the default', () => {
     expect(upstreamUrl({ host: '127.0.0.1', port: 19350 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '' })).toBe('rtmp://127.0.0.1:19350/live/s');
     expect(upstreamUrl({ host: '127.0.0.1', port: 19350 }, { vhost: vhost('__defaultVhost__'), app: 'live', stream: 's', param: '?token=abc' })).toBe('rtmp://127.0.0.1:19350/live/s?token=abc');

@@ -69,7 +69,7 @@ export function streamJson(s: StreamStats, now: number): Record<string, unknown>
     ...(s.audioUnavailable ? { audio_unavailable: s.audioUnavailable } : {}),
     // srsx: an edge stream's upstream (SRS shows it only in its logs)
     ...(s.edge
-      ? { edge: { kind: s.edge.kind, state: s.edge.state, upstream: s.edge.upstream, attempts: s.edge.attempts, since_ms: s.edge.since, ...(s.edge.lastError ? { last_error: s.edge.lastError } : {}) } }
+      ? { edge: { kind: s.edge.kind, state: s.edge.state, upstream: s.edge.upstream, attempts: s.edge.attempts, since_ms: s.edge.since, ...(s.edge.lastError ? { last_error: s.edge.lastError } : {}), ...(s.edge.redirectedBy ? { redirected_by: s.edge.redirectedBy } : {}) } }
       : {}),
     // srsx: the stream's HLS muxer and DVR recording, with their disk errors
     ...(s.hls

@@ -90,6 +90,8 @@ export interface EdgeStreamStatus {
   upstream: string;
   attempts: number;
   lastError?: string;
+  /** host:port of the origin that redirected the edge to `upstream` (origin cluster) */
+  redirectedBy?: string;
   since: number;
 }
 

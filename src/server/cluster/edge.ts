@@ -11,14 +11,19 @@
  *   a dead or refusing origin is skipped to the next at once, and after a whole round failed the
  *   next round waits (backoff up to MAX_BACKOFF_MS). Players stay connected meanwhile and get the
  *   stream when it resumes.
+ * - redirect: an origin of an origin cluster that does not have the stream answers the play with
+ *   a redirect (SRS's RTMP 302: an onStatus error whose ex.redirect2 names the origin that has
+ *   it); the ingester reconnects there at once, not counted as a failure (as SRS's
+ *   SrsEdgeIngester). At most MAX_REDIRECTS in a row without media: then it is a failure.
  * - token_traverse: before the edge serves a play or publish, the client's connect (tcUrl with
  *   its params, pageUrl, swfUrl) is sent to an origin; the origin's refusal refuses the client.
  */
-import { RtmpClient } from '../../client/rtmp-client.js';
+import { RtmpClient, type StatusEvent } from '../../client/rtmp-client.js';
 import { decodeAmf0, type Amf0Object } from '../../protocol/amf0.js';
 import { MessageType, type RtmpMessage } from '../../protocol/rtmp/message.js';
 import type { ClusterOrigin, ServerConfig, VhostConfig } from '../config/types.js';
 import type { MediaMessage } from '../live/media.js';
+import { redirectTarget } from './coworkers.js';
 import { DEFAULT_VHOST, newId, type SourceRegistry } from '../live/registry.js';
 import type { LiveSource, SourceTap } from '../live/source.js';
 import type { Logger } from '../log.js';
@@ -31,6 +36,8 @@ const UPSTREAM_TIMEOUT_MS = 5000;
 const FIRST_BACKOFF_MS = 500;
 /** SRS waits SRS_EDGE_INGESTER_CIMS (3 s) between attempts */
 const MAX_BACKOFF_MS = 3000;
+/** redirects followed in a row (no media between them) before the upstream counts as failed (a loop A → B → A) */
+export const MAX_REDIRECTS = 3;
 /** bytes an edge publish may queue to the origin before it drops media until the next keyframe */
 const MAX_PUSH_BACKLOG = 4 * 1024 * 1024;
 
@@ -59,6 +66,8 @@ export interface EdgeStatus {
   attempts: number;
   /** the last upstream failure, if any */
   lastError?: string;
+  /** the origin that redirected the edge to `upstream` (origin cluster), if any */
+  redirectedBy?: string;
   /** ms since epoch of the state's start */
   since: number;
 }
@@ -146,6 +155,10 @@ class EdgeIngester {
   private stopped = false;
   private failuresInRound = 0;
   private failedRounds = 0;
+  /** the origin an origin cluster redirected to: the next start connects there */
+  private redirect: { origin: ClusterOrigin; by: string } | undefined;
+  /** redirects followed since media last came */
+  private redirects = 0;
   readonly status: EdgeStatus;
 
   constructor(
@@ -171,29 +184,38 @@ class EdgeIngester {
 
   start(): void {
     if (this.stopped) return;
-    const origins = this.origins();
-    const origin = this.lb.select(origins);
+    const redirect = this.redirect;
+    this.redirect = undefined;
+    const origin = redirect?.origin ?? this.lb.select(this.origins());
     const url = upstreamUrl(origin, this.req);
     this.status.upstream = hostPort(origin);
+    this.status.redirectedBy = redirect?.by;
     this.status.attempts++;
     this.setState('connecting');
     const client = new RtmpClient(url, { timeoutMs: UPSTREAM_TIMEOUT_MS, flashVer: 'WIN 15,0,0,239' });
     this.client = client;
     let playing = false;
+    let gotMedia = false;
     let connectError: string | undefined;
+    let redirectTo: ClusterOrigin | undefined;
     // Play.Start comes in the same read as the origin's first media (metadata, sequence headers,
     // the GOP): take the stream on the status event, synchronously, not when play() resolves
-    client.on('status', (st: { code: string }) => {
-      if (st.code === 'NetStream.Play.Start' && this.client === client && !playing) playing = this.onPlaying(url);
+    client.on('status', (st: StatusEvent) => {
+      if (this.client !== client) return;
+      if (st.code === 'NetStream.Play.Start' && !playing) playing = this.onPlaying(url);
+      else if (st.level === 'error' && !redirectTo && (redirectTo = redirectTarget(st.ex))) client.close();
     });
     client.on('media', (m: RtmpMessage) => {
-      if (this.client === client && playing) feed(this.source, m);
+      if (this.client !== client || !playing) return;
+      if (!gotMedia) gotMedia = true, this.redirects = 0;
+      feed(this.source, m);
     });
     client.on('close', (reason: string) => {
       if (this.client !== client) return;
       this.client = undefined;
       if (this.source.publisherId === this.id) this.source.stopPublish();
       if (this.stopped) return;
+      if (redirectTo) return this.redirected(redirectTo);
       this.failed(`${this.status.upstream}: ${playing ? `upstream ended: ${reason}` : (connectError ?? reason)}`);
     });
     client
@@ -225,6 +247,21 @@ class EdgeIngester {
     this.source.startPublish(this.id);
     this.log.trace(`edge pull ${this.source.key} from ${this.status.upstream} (${url})`, this.id);
     return true;
+  }
+
+  /** An origin cluster sent the edge elsewhere: there at once, unless that makes too many redirects in a row. */
+  private redirected(to: ClusterOrigin): void {
+    const from = this.status.upstream;
+    if (++this.redirects > MAX_REDIRECTS) {
+      this.redirects = 0;
+      this.failed(`${from}: more than ${MAX_REDIRECTS} redirects in a row (last to ${hostPort(to)}): an origin cluster that sends the edge round in a loop?`);
+      return;
+    }
+    this.log.trace(`edge pull ${this.source.key}: origin ${from} redirects to ${hostPort(to)} (origin cluster), following`, this.id);
+    this.redirect = { origin: to, by: from };
+    this.setState('connecting');
+    this.timer = setTimeout(() => this.start(), 0);
+    this.timer.unref?.();
   }
 
   /** The next origin now; after a whole round of failures, the next round after a backoff. */

@@ -59,7 +59,7 @@ export function workerConfig(config: ServerConfig, role: WorkerRole): ServerConf
     httpApi: { ...config.httpApi, listen: { ...config.httpApi.listen, port: config.httpApi.listen.port + role.index } },
     vhosts: config.vhosts.map((v) => ({
       ...v,
-      cluster: { mode: 'remote', origins: [{ host: '127.0.0.1', port: role.originPort }], tokenTraverse: false, upstreamVhost: '[vhost]' },
+      cluster: { mode: 'remote', origins: [{ host: '127.0.0.1', port: role.originPort }], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] },
     })),
   };
 }
@@ -73,7 +73,7 @@ export function originConfig(config: ServerConfig, port = 0): ServerConfig {
     httpServer: { ...config.httpServer, enabled: false },
     exporter: { ...config.exporter, enabled: false },
     rtcServer: { ...config.rtcServer, enabled: false },
-    vhosts: config.vhosts.map((v) => ({ ...v, cluster: { mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]' } })),
+    vhosts: config.vhosts.map((v) => ({ ...v, cluster: { mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] } })),
   };
 }
 

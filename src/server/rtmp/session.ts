@@ -22,6 +22,7 @@ import { parseConnect, parseStreamName, type RtmpRequest } from './request.js';
 import type { HookEvent } from '../config/hooks.js';
 import { HttpHooks, type HookClient } from '../hooks/http-hooks.js';
 import type { EdgeHooks, EdgeRequest } from '../cluster/edge.js';
+import { discover, redirectStatus, REDIRECT_WAIT_MS, wantsDiscovery, type Discovery } from '../cluster/coworkers.js';
 
 export interface SessionContext {
   registry: SourceRegistry;
@@ -74,6 +75,11 @@ type Role = 'unknown' | 'publisher' | 'player';
  * Every phase has a deadline: the handshake, asking to publish or play after it, and a
  * publisher's first and following media (its vhost's publish { firstpkt_timeout;
  * normal_timeout; }, read at each check so a reload applies).
+ *
+ * On an origin of an origin cluster (cluster { origin_cluster on; coworkers …; }), a play of a
+ * stream nobody publishes here first asks the coworkers (src/server/cluster/coworkers.ts); the
+ * player then gets SRS's redirect and no role: its next command, or REDIRECT_WAIT_MS, closes the
+ * connection. When no coworker has the stream the play is refused (no origin).
  */
 export class RtmpSession {
   readonly id: string;
@@ -106,6 +112,8 @@ export class RtmpSession {
   private readonly openedAt = Date.now();
   private lastRole: string | undefined;
   private swfUrl = '';
+  /** the origin cluster's redirect was sent: the peer's next command (or the deadline) ends the connection */
+  private redirectedTo: string | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -217,6 +225,11 @@ export class RtmpSession {
     if (this.held) {
       if (this.held.length >= MAX_HELD_MESSAGES) throw new ProtocolError(`more than ${MAX_HELD_MESSAGES} messages while an http hook runs`);
       this.held.push(msg);
+      return;
+    }
+    if (this.redirectedTo !== undefined) {
+      // SRS waits for the client's answer to the redirect (any command), then closes
+      if (msg.type === MessageType.CommandAmf0 || msg.type === MessageType.CommandAmf3) this.close(`redirected to ${this.redirectedTo} (the client answered)`, true);
       return;
     }
     switch (msg.type) {
@@ -499,11 +512,44 @@ export class RtmpSession {
       this.close(`play denied by http hook: ${why}`, true);
     };
     const hook = () => {
-      if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPlaying(t), denied)) return;
-      this.startPlaying(t);
+      if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.playOrRedirect(t), denied)) return;
+      this.playOrRedirect(t);
     };
     if (this.traverse(t, 'NetStream.Play.Failed', hook)) return;
     hook();
+  }
+
+  /**
+   * SRS's origin cluster: on an origin with coworkers, a stream nobody publishes here is looked up
+   * at the coworkers (messages held meanwhile); the player is redirected to the origin that has it,
+   * or refused when none has. Otherwise, and for a stream published here, the play starts.
+   */
+  private playOrRedirect(t: { vhost: VhostConfig; stream: string; param: string }): void {
+    if (!wantsDiscovery(t.vhost) || this.ctx.registry.find(t.vhost.name, this.req.app!, t.stream)?.isPublishing) {
+      this.startPlaying(t);
+      return;
+    }
+    const key = `${t.vhost.name}/${this.req.app}/${t.stream}`;
+    let found: Discovery = { found: false, why: 'not asked' };
+    const lookup = discover(t.vhost, { vhost: t.vhost.name, host: this.req.host ?? '', app: this.req.app!, stream: t.stream, param: t.param }, this.ctx.registry.serverConfig)
+      .then((d) => {
+        found = d;
+        return { ok: true };
+      });
+    this.hold(lookup, () => {
+      if (this.ctx.registry.find(t.vhost.name, this.req.app!, t.stream)?.isPublishing) {
+        this.startPlaying(t); // published here while the coworkers were asked
+      } else if (found.found) {
+        this.redirectedTo = found.url;
+        this.send(redirectStatus(found.url));
+        this.ctx.log.trace(`RTMP play ${key}: not here, coworker ${found.coworker} has it: redirect to ${found.url}`, this.id);
+        this.setDeadline(REDIRECT_WAIT_MS, `redirected to ${found.url} (no answer in ${REDIRECT_WAIT_MS} ms)`);
+      } else {
+        this.ctx.log.warn(`RTMP play ${key}: no origin in the cluster has it (${found.why})`, this.id);
+        this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.StreamNotFound', `no origin: no server of the origin cluster publishes ${key}`));
+        this.close(`no origin: ${key} is published on no server of the origin cluster`, true);
+      }
+    }, () => undefined);
   }
 
   private startPlaying(t: { vhost: VhostConfig; stream: string; param: string }): void {
