@@ -1,7 +1,8 @@
 // The origin cluster's pieces: the redirect a player gets (its bytes read by a small AMF0 reader
 // written here, not srsx's decoder), the URL it names, what an edge takes from it, and which
 // coworker is this server itself.
-import { redirectStatus, redirectTarget, redirectUrl, isSelf, wantsDiscovery } from '../../src/server/cluster/coworkers.js';
+import http from 'node:http';
+import { discover, redirectStatus, redirectTarget, redirectUrl, isSelf, wantsDiscovery } from '../../src/server/cluster/coworkers.js';
 import { MessageType } from '../../src/protocol/rtmp/message.js';
 import type { ServerConfig, VhostConfig } from '../../src/server/config/types.js';
 
@@ -96,5 +97,50 @@ describe('coworkers', () => {
     expect(wantsDiscovery(v({ originCluster: false }))).toBe(false);
     expect(wantsDiscovery(v({ coworkers: [] }))).toBe(false);
     expect(wantsDiscovery(v({ mode: 'remote' }))).toBe(false);
+  });
+});
+
+describe('discover: asking the coworkers', () => {
+  const servers: http.Server[] = [];
+  afterAll(async () => {
+    for (const s of servers) await new Promise((r) => s.close(r));
+  });
+  /** A fake coworker API: answers `body` (or never, for undefined), records the request URLs. */
+  async function coworker(body: unknown): Promise<{ addr: string; urls: string[] }> {
+    const urls: string[] = [];
+    const s = http.createServer((req, res) => {
+      urls.push(req.url ?? '');
+      if (body === undefined) return; // never answers
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return { addr: `127.0.0.1:${(s.address() as { port: number }).port}`, urls };
+  }
+  const vhostWith = (coworkers: string[]) => ({ name: 'v.com', cluster: { mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: true, coworkers } }) as unknown as VhostConfig;
+  const q = { vhost: 'v.com', host: '127.0.0.1', app: 'live', stream: 's', param: '?token=a' };
+
+  it('in order, skipping silence, garbage, null, unusable answers and itself; the first origin wins; the query is sent as SRS sends it', async () => {
+    const silent = await coworker(undefined);
+    const garbage = await coworker('<html>');
+    const none = await coworker({ code: 0, data: { query: {}, origin: null } });
+    const bad = await coworker({ code: 0, data: { origin: { ip: '127.0.0.1%3A1', port: 1935 } } });
+    const has = await coworker({ code: 0, data: { origin: { ip: '10.0.0.2', port: 19351, vhost: 'v.com', api: '10.0.0.2:1985', routers: [] } } });
+    const after = await coworker({ code: 0, data: { origin: { ip: '10.0.0.3', port: 1 } } });
+    const self = `127.0.0.1:${1985}`;
+    const config = { httpApi: { enabled: true, listen: { host: '0.0.0.0', port: 1985 } } } as unknown as ServerConfig;
+    const d = await discover(vhostWith([self, silent.addr, garbage.addr, none.addr, bad.addr, has.addr, after.addr]), q, config, 300);
+    expect(d).toEqual({ found: true, coworker: has.addr, ip: '10.0.0.2', port: 19351, url: 'rtmp://10.0.0.2:19351/live/s?token=a&vhost=v.com' });
+    expect(after.urls).toEqual([]);
+    expect(has.urls).toEqual([`/api/v1/clusters?vhost=v.com&ip=127.0.0.1&app=live&stream=s&coworker=${has.addr}`]);
+    expect(silent.urls).toHaveLength(1);
+
+    const none2 = await discover(vhostWith([silent.addr, garbage.addr, none.addr, bad.addr]), q, config, 300);
+    expect(none2.found).toBe(false);
+    expect(none2.found === false && none2.why).toBe(
+      `${silent.addr}: no answer in 300 ms; ${garbage.addr}: not JSON; ${none.addr}: not there; ${bad.addr}: unusable origin '127.0.0.1%3A1':1935`,
+    );
+    expect(await discover(vhostWith([self]), q, config)).toEqual({ found: false, why: 'no coworker but this server' });
   });
 });

@@ -147,8 +147,11 @@ function httpGet(url: string, timeoutMs: number): Promise<{ body: string } | { e
 
 /** One coworker's answer: the origin it names, or why not. */
 async function askCoworker(coworker: string, q: ClusterQuery, timeoutMs: number): Promise<{ ip: string; port: number } | string> {
-  const params = new URLSearchParams({ vhost: q.vhost, ip: q.host, app: q.app, stream: q.stream, coworker });
-  const got = await httpGet(`http://${coworker}/api/v1/clusters?${params.toString()}`, timeoutMs);
+  // SRS reads the query without percent-decoding: `coworker=127.0.0.1%3A1985` would come back as its
+  // ip. So ':' '/' '[' ']' go as they are (SRS sends the values raw); the rest is percent-encoded.
+  const enc = (v: string) => encodeURIComponent(v).replace(/%(3A|2F|5B|5D)/gi, (m) => decodeURIComponent(m));
+  const query = Object.entries({ vhost: q.vhost, ip: q.host, app: q.app, stream: q.stream, coworker }).map(([k, v]) => `${k}=${enc(v)}`).join('&');
+  const got = await httpGet(`http://${coworker}/api/v1/clusters?${query}`, timeoutMs);
   if ('error' in got) return got.error;
   let body: unknown;
   try {
@@ -160,7 +163,8 @@ async function askCoworker(coworker: string, q: ClusterQuery, timeoutMs: number)
   if (!parsed.success) return 'not a /api/v1/clusters answer';
   const origin = parsed.data.data.origin;
   if (!origin) return 'not there';
-  if (origin.ip === '' || origin.port <= 0 || origin.port > 65535) return `unusable origin ${origin.ip}:${origin.port}`;
+  // an address or a host name, nothing else (it goes into the player's URL)
+  if (!/^[A-Za-z0-9.:-]+$/.test(origin.ip) || origin.port <= 0 || origin.port > 65535) return `unusable origin '${origin.ip}':${origin.port}`;
   return { ip: origin.ip, port: origin.port };
 }
 

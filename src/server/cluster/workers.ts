@@ -99,6 +99,7 @@ export async function runSupervisor(opts: SupervisorOptions): Promise<void> {
   if (config.daemon && config.daemonSet) log.warn('daemon on is not supported with --workers: running in the foreground');
   for (const v of config.vhosts) {
     if (v.cluster.mode === 'remote') log.warn(`vhost ${v.name}: its cluster { mode remote; } is left out under --workers (the workers are edges of the supervisor's origin)`);
+    else if (v.cluster.originCluster) log.warn(`vhost ${v.name}: its cluster { origin_cluster on; } is left out under --workers (a stream not published here is waited for, not looked up at the coworkers)`);
   }
   writePidFile(config.pidFile, { onStale: (note) => log.warn(note) });
   const pidFile = path.resolve(config.pidFile);
