@@ -3,6 +3,7 @@
 // origin is A: A redirects the edge to B and the edge's players get the stream. A player of a
 // stream no origin has is refused at once.
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { freePort, itIf } from '../helpers/env.js';
 import { spawnTool, startServer, stopAfterEach, waitExit, type RunningServer } from '../helpers/serve.js';
@@ -105,6 +106,47 @@ describe('srsx origin cluster', () => {
     // B, asked for a stream on B, plays it (no lookup): B's own player gets media
     expect(await videoFrames(`rtmp://127.0.0.1:${b.rtmp}/live/r1`, 3)).toBeGreaterThanOrEqual(50);
   }, 120_000);
+
+  itFF('an edge with token_traverse on passes an origin that redirects (the token was taken) and plays from B', async () => {
+    const a = started.add(await startServer({ vhostBody: originBody }));
+    const b = started.add(await startServer({ vhostBody: originBody }));
+    await coworkWith([a, b]);
+    started.add(publishLoop(`rtmp://127.0.0.1:${b.rtmp}/live/tt`).child);
+    await waitFor('the stream on B', async () => (await api<ApiStream>(b.api, 'streams')).find((s) => s.name === 'tt' && s.publish.active));
+    const edge = started.add(await startServer({ vhostBody: edgeBody([a.rtmp], 'token_traverse on;') }));
+    expect(await videoFrames(`rtmp://127.0.0.1:${edge.rtmp}/live/tt?token=x`, 3).catch((e: Error) => {
+      throw new Error(`${e.message}
+edge:
+${edge.log().slice(-2000)}`);
+    })).toBeGreaterThanOrEqual(50);
+    expect(edge.log()).toMatch(/edge token traverse \(play\) ok at 127\.0\.0\.1:\d+ \(it redirects the play\)/);
+  }, 120_000);
+
+  it('an origin cluster that redirects in a loop: the edge follows 3 redirects in a row, then counts a failure and backs off', async () => {
+    // a coworker API that always says the stream is on A itself
+    let aRtmp = 0;
+    const fake = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ code: 0, data: { origin: { ip: '127.0.0.1', port: aRtmp, vhost: '__defaultVhost__' } } }));
+    });
+    await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
+    started.add({ stop: () => new Promise<void>((r) => fake.close(() => r())) });
+    const fakeApi = (fake.address() as { port: number }).port;
+    const a = started.add(await startServer({ vhostBody: `    cluster { origin_cluster on; coworkers 127.0.0.1:${fakeApi}; }` }));
+    aRtmp = a.rtmp;
+    const edge = started.add(await startServer({ vhostBody: edgeBody([a.rtmp]) }));
+    const player = new RtmpClient(`rtmp://127.0.0.1:${edge.rtmp}/live/loop`);
+    player.on('error', () => undefined);
+    started.add({ stop: async () => player.close() });
+    await player.connect();
+    await player.play();
+    const st = await waitFor('the edge giving up on the loop', async () => (await api<ApiStream>(edge.api, 'streams')).find((s) => s.name === 'loop' && /more than 3 redirects in a row/.test(s.edge?.last_error ?? '')));
+    expect(st.edge!.attempts).toBeGreaterThanOrEqual(4);
+    expect(edge.log().match(/redirects to 127\.0\.0\.1:\d+ \(origin cluster\), following/g)!.length).toBeGreaterThanOrEqual(3);
+    // the edge and A stay up; the player is still connected, waiting
+    expect((await fetch(`http://127.0.0.1:${a.api}/api/v1/versions`)).ok).toBe(true);
+    expect(edge.child.exitCode).toBeNull();
+  }, 60_000);
 
   it('a player of a stream no origin has is refused at once (no origin), and the origin lives on', async () => {
     const a = started.add(await startServer({ vhostBody: originBody }));

@@ -448,6 +448,12 @@ async function traverseOnce(req: EdgeRequest, kind: 'play' | 'publish', log: Log
       connectFields: { tcUrl, pageUrl: req.pageUrl ?? '', swfUrl: req.swfUrl ?? '' },
     });
     client.on('error', () => undefined);
+    // an origin of an origin cluster that does not have the stream redirects the play: it took the
+    // connect (and its hooks the play) first, so the token passed
+    let redirected = false;
+    client.on('status', (st: StatusEvent) => {
+      if (st.level === 'error' && redirectTarget(st.ex)) redirected = true;
+    });
     try {
       await client.connect();
       if (kind === 'play') await client.play();
@@ -456,6 +462,10 @@ async function traverseOnce(req: EdgeRequest, kind: 'play' | 'publish', log: Log
       return { ok: true };
     } catch (err) {
       client.close();
+      if (redirected) {
+        log.trace(`edge token traverse (${kind}) ok at ${hostPort(origin)} (it redirects the play): tcUrl=${tcUrl}`);
+        return { ok: true };
+      }
       const msg = (err as Error).message;
       if (/^connect refused|^NetStream\.|connection closed by the server|ECONNRESET/.test(msg)) {
         // the origin answered: it refuses this client (SRS stops at the first origin that connects)

@@ -544,9 +544,12 @@ export class RtmpSession {
         this.send(redirectStatus(found.url));
         this.ctx.log.trace(`RTMP play ${key}: not here, coworker ${found.coworker} has it: redirect to ${found.url}`, this.id);
         this.setDeadline(REDIRECT_WAIT_MS, `redirected to ${found.url} (no answer in ${REDIRECT_WAIT_MS} ms)`);
+        // SRS ends the play it let on_play start: on_stop, as after any play
+        this.notifyHook('on_stop', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name });
       } else {
         this.ctx.log.warn(`RTMP play ${key}: no origin in the cluster has it (${found.why})`, this.id);
         this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.StreamNotFound', `no origin: no server of the origin cluster publishes ${key}`));
+        this.notifyHook('on_stop', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name });
         this.close(`no origin: ${key} is published on no server of the origin cluster`, true);
       }
     }, () => undefined);
