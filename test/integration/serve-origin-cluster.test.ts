@@ -77,8 +77,21 @@ describe('srsx origin cluster', () => {
     expect((await api<ApiStream>(a.api, 'streams')).find((s) => s.name === 'oc')).toBeUndefined();
   }, 120_000);
 
-  itFF("the redirect a player gets from A: SRS's RTMP 302; a player that ignores it is closed after 3 s; ffprobe reports an error", async () => {
-    const a = started.add(await startServer({ vhostBody: originBody }));
+  itFF("the redirect a player gets from A: SRS's RTMP 302; a player that ignores it is closed after 3 s; ffprobe reports an error; hooks on_play, on_stop", async () => {
+    const hooks: Array<Record<string, unknown>> = [];
+    const cb = http.createServer((req, res) => {
+      let data = '';
+      req.on('data', (d) => (data += d));
+      req.on('end', () => {
+        hooks.push(JSON.parse(data) as Record<string, unknown>);
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"code":0}');
+      });
+    });
+    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
+    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
+    const hookUrl = `http://127.0.0.1:${(cb.address() as { port: number }).port}/hook`;
+    const a = started.add(await startServer({ vhostBody: `${originBody}\n    http_hooks { enabled on; on_play ${hookUrl}; on_stop ${hookUrl}; }` }));
     const b = started.add(await startServer({ vhostBody: originBody }));
     await coworkWith([a, b]);
     started.add(publishLoop(`rtmp://127.0.0.1:${b.rtmp}/live/r1?token=t1`).child);
@@ -95,6 +108,9 @@ describe('srsx origin cluster', () => {
     expect(r.closedAfterMs).toBeDefined();
     expect(r.closedAfterMs! - r.ms).toBeGreaterThanOrEqual(2500);
     expect(a.log()).toMatch(/RTMP close: redirected to rtmp:\/\/127\.0\.0\.1:\d+\/live\/r1\?token=t9 \(no answer in 3000 ms\)/);
+    // on_play decided before the lookup, on_stop after the redirect (as SRS)
+    await waitFor('on_stop', async () => hooks.some((h) => h.action === 'on_stop'));
+    expect(hooks.filter((h) => h.stream === 'r1').map((h) => h.action).slice(0, 2)).toEqual(['on_play', 'on_stop']);
 
     // ffprobe (ffmpeg's RTMP) does not follow redirects: it fails with the status's description
     const probe = spawnTool('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', `rtmp://127.0.0.1:${a.rtmp}/live/r1`]);
