@@ -254,9 +254,11 @@ export async function runHlsLoad(opts: HlsLoadOptions): Promise<HlsLoadSummary> 
 
   const running: Promise<void>[] = [];
   const report = setInterval(() => opts.onReport?.(snapshot()), opts.reportEveryMs);
-  const perTick = Math.max(1, Math.round(opts.rampPerSecond / 20));
+  const rampFrom = Date.now();
   while (started < opts.clients && Date.now() < deadline) {
-    for (let i = 0; i < perTick && started < opts.clients; i++) running.push(player(started++));
+    // by the clock: a late wake-up catches up
+    const due = Math.min(opts.clients, Math.ceil(((Date.now() - rampFrom + 50) * opts.rampPerSecond) / 1000));
+    while (started < due) running.push(player(started++));
     await sleep(50);
   }
   steadyFrom = Date.now() + (opts.settleMs ?? 0);

@@ -111,9 +111,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
 
   await new Promise<void>((resolve) => {
     const rampTick = 50;
-    const perTick = Math.max(1, Math.round((opts.rampPerSecond * rampTick) / 1000));
+    const rampFrom = Date.now();
     const ramp = setInterval(() => {
-      for (let i = 0; i < perTick && players.length < opts.clients; i++) {
+      // by the clock, not by ticks: a tick that comes late (an event loop busy with thousands of players) catches up
+      const due = Math.min(opts.clients, Math.ceil(((Date.now() - rampFrom + rampTick) * opts.rampPerSecond) / 1000));
+      while (players.length < due) {
         const p = make();
         players.push(p);
         p.start();

@@ -1,6 +1,9 @@
 // `srsx bench compare` with servers of several processes: srsx-workers:N (`srsx serve --workers N`: supervisor +
 // workers) and srsx-edge (an srsx origin the stream is published to, an srsx edge the players play from). The row's
 // CPU and memory are the sum of the processes; each process is listed with its own CPU, and the players get the stream.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { itIf, runCli } from '../helpers/env.js';
 
 const itFF = itIf({ tools: ['ffmpeg'] });
@@ -18,7 +21,7 @@ interface Row {
 
 describe('bench compare: servers of several processes', () => {
   itFF('srsx-workers:2 and srsx-edge: every process measured, their sum in the row, the players served', () => {
-    const r = runCli(['bench', 'compare', '--servers', 'srsx-workers:2,srsx-edge', '--clients', '20', '--hold', '3s', '--ramp', '20', '--json'], { timeoutMs: 150_000 });
+    const r = runCli(['bench', 'compare', '--servers', 'srsx-workers:2,srsx-edge', '--clients', '20', '--hold', '3s', '--ramp', '20', '--json', '--out', mkdtempSync(path.join(os.tmpdir(), 'srsx-compare-multi-'))], { timeoutMs: 150_000 });
     expect(`exit ${r.code} ${r.stderr.slice(-500)}`).toBe('exit 0 ' + r.stderr.slice(-500));
     const rows = JSON.parse(r.stdout) as Row[];
     expect(rows.map((x) => [x.server, x.clients, x.conn])).toEqual([['srsx-workers:2', 20, 20], ['srsx-edge', 20, 20]]);
