@@ -77,7 +77,7 @@ describe('srsx origin cluster', () => {
     expect((await api<ApiStream>(a.api, 'streams')).find((s) => s.name === 'oc')).toBeUndefined();
   }, 120_000);
 
-  itFF("the redirect a player gets from A: SRS's RTMP 302; a player that ignores it is closed after 3 s; ffprobe reports an error; hooks on_play, on_stop", async () => {
+  itFF("the redirect a player gets from A: SRS's RTMP 302; a player that ignores it is closed after 3 s, one that answers at once; ffprobe reports an error; hooks on_play, on_stop", async () => {
     const hooks: Array<Record<string, unknown>> = [];
     const cb = http.createServer((req, res) => {
       let data = '';
@@ -108,6 +108,24 @@ describe('srsx origin cluster', () => {
     expect(r.closedAfterMs).toBeDefined();
     expect(r.closedAfterMs! - r.ms).toBeGreaterThanOrEqual(2500);
     expect(a.log()).toMatch(/RTMP close: redirected to rtmp:\/\/127\.0\.0\.1:\d+\/live\/r1\?token=t9 \(no answer in 3000 ms\)/);
+    // a player that answers the redirect (any command) is closed at once
+    const answering = new RtmpClient(`rtmp://127.0.0.1:${a.rtmp}/live/r1`);
+    answering.on('error', () => undefined);
+    started.add({ stop: async () => answering.close() });
+    const answered = new Promise<number>((r) => answering.once('close', () => r(Date.now())));
+    answering.on('status', (st: StatusEvent) => {
+      if (st.code === 'NetConnection.Connect.Rejected') void answering.pause(true).catch(() => undefined);
+    });
+    await answering.connect();
+    const t0 = Date.now();
+    await answering.play().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const closedAt = await Promise.race([answered, new Promise<number>((r) => (timer = setTimeout(() => r(0), 8000)))]);
+    clearTimeout(timer);
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt - t0).toBeLessThan(2500);
+    await waitFor('the close line', async () => /RTMP close: redirected to rtmp:\/\/127\.0\.0\.1:\d+\/live\/r1 \(the client answered\)/.test(a.log()));
+
     // on_play decided before the lookup, on_stop after the redirect (as SRS)
     await waitFor('on_stop', async () => hooks.some((h) => h.action === 'on_stop'));
     expect(hooks.filter((h) => h.stream === 'r1').map((h) => h.action).slice(0, 2)).toEqual(['on_play', 'on_stop']);

@@ -535,6 +535,9 @@ export class RtmpSession {
       .then((d) => {
         found = d;
         return { ok: true };
+      }, (err: Error) => {
+        found = { found: false, why: `the lookup failed: ${err.message}` };
+        return { ok: true };
       });
     this.hold(lookup, () => {
       if (this.ctx.registry.find(t.vhost.name, this.req.app!, t.stream)?.isPublishing) {
