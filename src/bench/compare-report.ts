@@ -147,6 +147,7 @@ ${Object.entries(facts).map(([k, v]) => `- ${k}: ${v}`).join('\n')}
 
 ## Reproduce
 
+${viaNpm ? '<!-- docs-test: skip "npm run bench" (5 minutes of load on 2 cores; it rewrites this file) -->' : `<!-- docs-test: skip (up to ${Math.max(...rows.map((r) => r.clients))} players against each server, minutes of load; it rewrites this file) -->`}
 \`\`\`sh
 ${viaNpm ? 'npm run bench    # runs srsx bench compare --quick, which is:\n' : ''}${command}
 \`\`\`
