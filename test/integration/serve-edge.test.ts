@@ -2,7 +2,7 @@
 // processes: ffmpeg publishes, ffprobe/rtmpdump/an RTMP client play, the origin's API counts the
 // edge's upstream connections.
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, itIf, runCli } from '../helpers/env.js';
@@ -118,6 +118,33 @@ describe('srsx edge of an srsx origin', () => {
       const after = (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'f1')!;
       expect(after.edge).toMatchObject({ state: 'playing', upstream: `127.0.0.1:${origin.rtmp}` });
     } finally {
+      player.client.close();
+    }
+  }, 120_000);
+
+  itFF('a frozen origin (SIGSTOP: connected, sending nothing) is given up after 5 s for the next one; the player keeps getting frames', async () => {
+    const a = started.add(await startServer());
+    const b = started.add(await startServer());
+    const edge = started.add(await startServer({ vhostBody: edgeBody([a.rtmp, b.rtmp]) }));
+    started.add(publishLoop(`rtmp://127.0.0.1:${a.rtmp}/live/z1`).child);
+    started.add(publishLoop(`rtmp://127.0.0.1:${b.rtmp}/live/z1`).child);
+    for (const o of [a, b]) await waitFor('the stream on both origins', async () => (await api<ApiStream>(o, 'streams')).find((s) => s.name === 'z1' && s.publish.active));
+    const aPid = Number(readFileSync(path.join(a.dir, 'srs.pid'), 'utf8').trim());
+    expect(aPid).toBeGreaterThan(1);
+    const player = await countingPlayer(`rtmp://127.0.0.1:${edge.rtmp}/live/z1`);
+    try {
+      await waitFor('frames through the first origin', async () => player.frames() >= 25);
+      expect((await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'z1')!.edge).toMatchObject({ state: 'playing', upstream: `127.0.0.1:${a.rtmp}` });
+      process.kill(aPid, 'SIGSTOP');
+      const frozenAt = Date.now();
+      await waitFor('the edge on the second origin', async () => (await api<ApiStream>(edge, 'streams')).find((s) => s.name === 'z1' && s.edge?.state === 'playing' && s.edge.upstream === `127.0.0.1:${b.rtmp}`), 30_000);
+      // not before the receive timeout: a stall shorter than 5 s is not a failure
+      expect(Date.now() - frozenAt).toBeGreaterThanOrEqual(4000);
+      expect(edge.log()).toMatch(new RegExp(`edge pull .*z1: 127\\.0\\.0\\.1:${a.rtmp}: no data from the origin in 5 s`));
+      const before = player.frames();
+      await waitFor('frames through the second origin', async () => player.frames() >= before + 50, 30_000);
+    } finally {
+      process.kill(aPid, 'SIGCONT');
       player.client.close();
     }
   }, 120_000);

@@ -32,6 +32,8 @@ import type { Logger } from '../log.js';
 export const STOP_DELAY_MS = 3000;
 /** connect + handshake + play/publish of an upstream must finish within this (SRS_EDGE_INGESTER_TIMEOUT) */
 const UPSTREAM_TIMEOUT_MS = 5000;
+/** an upstream that sends nothing this long is given up for the next origin (SRS's edge receive timeout, 5 s) */
+export const UPSTREAM_IDLE_MS = 5000;
 /** the first wait after a whole round of origins failed; doubled per failed round up to MAX_BACKOFF_MS */
 const FIRST_BACKOFF_MS = 500;
 /** SRS waits SRS_EDGE_INGESTER_CIMS (3 s) between attempts */
@@ -198,19 +200,32 @@ class EdgeIngester {
     let gotMedia = false;
     let connectError: string | undefined;
     let redirectTo: ClusterOrigin | undefined;
+    let lastDataAt = Date.now();
     // Play.Start comes in the same read as the origin's first media (metadata, sequence headers,
     // the GOP): take the stream on the status event, synchronously, not when play() resolves
     client.on('status', (st: StatusEvent) => {
       if (this.client !== client) return;
+      lastDataAt = Date.now();
       if (st.code === 'NetStream.Play.Start' && !playing) playing = this.onPlaying(url);
       else if (st.level === 'error' && !redirectTo && (redirectTo = redirectTarget(st.ex))) client.close();
     });
+    // a frozen origin (or a stream idle there) sends nothing: give it up after UPSTREAM_IDLE_MS, as SRS's receive
+    // timeout does, so the edge moves on (next origin, backoff) instead of waiting on it for ever
+    const idle = setInterval(() => {
+      if (this.client !== client || Date.now() - lastDataAt < UPSTREAM_IDLE_MS) return;
+      connectError = `no data from the origin in ${UPSTREAM_IDLE_MS / 1000} s`;
+      playing = false;
+      client.close();
+    }, 1000);
+    idle.unref?.();
     client.on('media', (m: RtmpMessage) => {
+      lastDataAt = Date.now();
       if (this.client !== client || !playing) return;
       if (!gotMedia) gotMedia = true, this.redirects = 0;
       feed(this.source, m);
     });
     client.on('close', (reason: string) => {
+      clearInterval(idle);
       if (this.client !== client) return;
       this.client = undefined;
       if (this.source.publisherId === this.id) this.source.stopPublish();
