@@ -112,6 +112,8 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
   /** the server the examples of `srsx profile` find (./objs/srs.pid) */
   let profiled: RunningServer;
   let publisher: ChildProcess;
+  /** feeds the profiled server too: `srsx profile --perf 2s` of an idle server can record no sample at all */
+  let profiledPublisher: ChildProcess;
   let binDir: string;
   let flv: string;
   let exporter: number;
@@ -249,6 +251,7 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
     profiled = await startServer();
     const loop = testFlv({ seconds: 10, gop: 25, kbps: 300, size: '320x240' });
     publisher = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', loop, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${server.rtmp}/live/livestream`], { stdio: 'ignore' });
+    profiledPublisher = spawn('ffmpeg', ['-v', 'error', '-re', '-stream_loop', '-1', '-i', loop, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${profiled.rtmp}/live/livestream`], { stdio: 'ignore' });
     const deadline = Date.now() + 15_000;
     for (;;) {
       const streams = (await (await fetch(`http://127.0.0.1:${server.api}/api/v1/streams`)).json()) as { streams: Array<{ name: string; publish: { active: boolean } }> };
@@ -271,6 +274,7 @@ describe('documented shell examples (README.md, docs/*.md)', () => {
 
   afterAll(async () => {
     if (publisher) await stopChild(publisher, 'SIGKILL');
+    if (profiledPublisher) await stopChild(profiledPublisher, 'SIGKILL');
     if (server) await server.stop();
     if (profiled) await profiled.stop();
   });
