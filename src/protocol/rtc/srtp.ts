@@ -1,7 +1,9 @@
 /**
  * SRTP / SRTCP with AES_CM_128_HMAC_SHA1_80 (RFC 3711): key derivation (kdr 0), AES counter mode,
- * HMAC-SHA1 tags truncated to 80 bits, the rollover counter per SSRC (RFC 3711 3.3.1 index estimate).
- * One SrtpContext holds one direction's session keys (a WebRTC session has one to protect what it
+ * HMAC-SHA1 tags truncated to 80 bits, the rollover counter per SSRC (RFC 3711 3.3.1 index estimate),
+ * and on receive a replay window per SSRC (3.3.2 / 3.4, src/protocol/rtc/replay-window.ts): 8,192
+ * SRTP packets (SRS gives libsrtp that size, so NACKed retransmissions still arrive inside it), 128
+ * SRTCP packets (libsrtp's). One SrtpContext holds one direction's session keys (a WebRTC session has one to protect what it
  * sends and one to unprotect what it receives).
  *
  * Speed: the keystream comes from one reused AES-128-ECB cipher over counter blocks (one native call
@@ -9,10 +11,19 @@
  * test/unit/rtc-srtp.test.ts for the vectors and docs/server.md for the measured per-packet cost.
  */
 import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
+import { estimateSrtpIndex, ReplayWindow } from './replay-window.js';
 
 export const SRTP_AUTH_TAG = 10;
 export const SRTP_MASTER_KEY = 16;
 export const SRTP_MASTER_SALT = 14;
+/** receive replay windows, in packets */
+export const SRTP_REPLAY_WINDOW = 8192;
+export const SRTCP_REPLAY_WINDOW = 128;
+/** SSRCs one context keeps receive state for; packets of more SSRCs are refused (a window is 1 KB) */
+export const SRTP_MAX_RECV_SSRCS = 64;
+
+/** Why the last unprotect returned undefined. */
+export type SrtpFailure = 'none' | 'malformed' | 'auth' | 'replay' | 'ssrcs';
 
 /** AES-CM PRF of RFC 3711 4.3.1 with kdr 0: `length` bytes for `label`. */
 export function deriveKey(masterKey: Buffer, masterSalt: Buffer, label: number, length: number): Buffer {
@@ -86,7 +97,12 @@ export class SrtpContext {
   private readonly rtcpAuth: Buffer;
   private readonly rtcpSalt: Buffer;
   private readonly rocs = new Map<number, RocState>();
+  /** receive: the replay window of each SSRC (its top is the highest accepted index, so also the ROC state) */
+  private readonly rtpWindows = new Map<number, ReplayWindow>();
+  private readonly rtcpWindows = new Map<number, ReplayWindow>();
   private rtcpIndex = 0;
+  /** why the last unprotectRtp/unprotectRtcp returned undefined ('none' after one that succeeded) */
+  lastFailure: SrtpFailure = 'none';
   private readonly iv = Buffer.alloc(14);
   private readonly rocBytes = Buffer.alloc(4);
 
@@ -173,24 +189,43 @@ export class SrtpContext {
     return out;
   }
 
-  /** Checks and decrypts an SRTP packet; a new Buffer with the plain RTP, or undefined (bad tag, malformed). */
+  /**
+   * Checks and decrypts an SRTP packet; a new Buffer with the plain RTP, or undefined (malformed, bad
+   * tag, a replay or older than the window: `lastFailure` says which).
+   */
   unprotectRtp(packet: Buffer): Buffer | undefined {
-    if (packet.length < 12 + SRTP_AUTH_TAG) return undefined;
+    if (packet.length < 12 + SRTP_AUTH_TAG) return this.fail('malformed');
     const len = packet.length - SRTP_AUTH_TAG;
     const hl = rtpHeaderLength(packet.subarray(0, len));
-    if (hl < 0) return undefined;
+    if (hl < 0) return this.fail('malformed');
     const seq = packet.readUInt16BE(2);
     const ssrc = packet.readUInt32BE(8);
-    const st = this.rocs.get(ssrc) ?? { s: seq, roc: 0 };
-    const roc = SrtpContext.guessRoc(st, seq);
+    const win = this.rtpWindows.get(ssrc);
+    const index = estimateSrtpIndex(win ? win.top : -1, seq);
+    const roc = Math.floor(index / 0x10000) >>> 0;
     const tag = this.tag(this.rtpAuth, packet, len, roc);
-    if (!timingSafeEqual(tag.subarray(0, SRTP_AUTH_TAG), packet.subarray(len))) return undefined;
-    if (!this.rocs.has(ssrc)) this.rocs.set(ssrc, st);
-    SrtpContext.update(st, seq, roc);
+    if (!timingSafeEqual(tag.subarray(0, SRTP_AUTH_TAG), packet.subarray(len))) return this.fail('auth');
+    const w = win ?? this.newWindow(this.rtpWindows, ssrc, SRTP_REPLAY_WINDOW);
+    if (!w) return this.fail('ssrcs');
+    if (!w.check(index)) return this.fail('replay');
+    w.accept(index);
+    this.lastFailure = 'none';
     const out = Buffer.allocUnsafe(len);
     packet.copy(out, 0, 0, len);
     this.rtpStream.xor(out, hl, len, this.makeIv(this.rtpSalt, ssrc, roc, seq));
     return out;
+  }
+
+  private fail(why: SrtpFailure): undefined {
+    this.lastFailure = why;
+    return undefined;
+  }
+
+  private newWindow(map: Map<number, ReplayWindow>, ssrc: number, size: number): ReplayWindow | undefined {
+    if (map.size >= SRTP_MAX_RECV_SSRCS) return undefined;
+    const w = new ReplayWindow(size);
+    map.set(ssrc, w);
+    return w;
   }
 
   /** Protects a (compound) RTCP packet: encrypted after the first 8 bytes, E|index, tag. */
@@ -206,18 +241,25 @@ export class SrtpContext {
     return out;
   }
 
+  /** Checks and decrypts an SRTCP packet (replays refused per sender SSRC by the SRTCP index), as unprotectRtp. */
   unprotectRtcp(packet: Buffer): Buffer | undefined {
-    if (packet.length < 8 + 4 + SRTP_AUTH_TAG) return undefined;
+    if (packet.length < 8 + 4 + SRTP_AUTH_TAG) return this.fail('malformed');
     const end = packet.length - SRTP_AUTH_TAG;
     const tag = this.tag(this.rtcpAuth, packet, end, undefined);
-    if (!timingSafeEqual(tag.subarray(0, SRTP_AUTH_TAG), packet.subarray(end))) return undefined;
+    if (!timingSafeEqual(tag.subarray(0, SRTP_AUTH_TAG), packet.subarray(end))) return this.fail('auth');
     const ei = packet.readUInt32BE(end - 4);
+    const index = ei & 0x7fffffff;
+    const ssrc = packet.readUInt32BE(4);
+    const w = this.rtcpWindows.get(ssrc) ?? this.newWindow(this.rtcpWindows, ssrc, SRTCP_REPLAY_WINDOW);
+    if (!w) return this.fail('ssrcs');
+    if (!w.check(index)) return this.fail('replay');
+    w.accept(index);
+    this.lastFailure = 'none';
     const len = end - 4;
     const out = Buffer.allocUnsafe(len);
     packet.copy(out, 0, 0, len);
     if (ei & 0x80000000) {
-      const index = ei & 0x7fffffff;
-      this.rtcpStream.xor(out, 8, len, this.makeIv(this.rtcpSalt, out.readUInt32BE(4), index >>> 16, index & 0xffff));
+      this.rtcpStream.xor(out, 8, len, this.makeIv(this.rtcpSalt, ssrc, index >>> 16, index & 0xffff));
     }
     return out;
   }

@@ -121,6 +121,7 @@ export class MetricsExporter {
     counter('srs_dvr_errors_total', 'DVR disk operations that failed (open, write, close, rename).', () => src.summary().media?.dvrErrors ?? 0);
     counter('srs_dvr_dropped_total', 'DVR recordings dropped (a disk too slow, or a file that could not be opened).', () => src.summary().media?.dvrDropped ?? 0);
     counter('srs_rtc_udp_bad_total', 'Datagrams received on the WebRTC UDP port that could not be used (malformed, unknown peer, bad SRTP tag).', () => src.summary().udp?.bad ?? 0);
+    counter('srs_rtc_udp_replayed_total', 'Authentic SRTP/SRTCP packets dropped as replays (seen before, or older than the replay window).', () => src.summary().udp?.replayed ?? 0);
   }
 
   /** The exposition text. */

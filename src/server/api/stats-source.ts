@@ -152,6 +152,8 @@ export interface UdpSummary {
   recvDrops: number;
   sendErrors: number;
   bad: number;
+  /** authentic SRTP/SRTCP packets dropped by the replay window (0 when absent) */
+  replayed?: number;
   recvBufferAsked: number;
   recvBufferGranted: number;
   sendBufferAsked: number;

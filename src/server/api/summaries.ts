@@ -140,6 +140,7 @@ export class SummarySampler {
               port: summary.udp.port,
               loss: { r: summary.udp.recvDrops, s: summary.udp.sendErrors },
               bad: summary.udp.bad,
+              replayed: summary.udp.replayed ?? 0,
               rcvbuf: { asked: summary.udp.recvBufferAsked, granted: summary.udp.recvBufferGranted },
               sndbuf: { asked: summary.udp.sendBufferAsked, granted: summary.udp.sendBufferGranted },
             },

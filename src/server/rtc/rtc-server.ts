@@ -10,7 +10,8 @@
  * r = datagrams the kernel dropped on this socket (its drops column in /proc/net/udp: receive-buffer
  * overflows, which the process itself cannot see; node has no SO_RXQ_OVFL), s = sends that failed
  * (ENOBUFS/EAGAIN/EPERM... reported by dgram's callback). Datagrams that arrive but cannot be used
- * (malformed, unknown peer, bad SRTP tag) are counted apart as `bad`.
+ * (malformed, unknown peer, bad SRTP tag) are counted apart as `bad`; authentic SRTP/SRTCP packets
+ * dropped by the replay window (seen before, or too old) as `replay` (per session too, in its close line).
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -59,6 +60,8 @@ export interface UdpLossCounters {
   sendErrors: number;
   /** datagrams received but unusable (malformed, unknown peer, bad integrity/tag) */
   bad: number;
+  /** authentic SRTP/SRTCP packets dropped as replays (seen before, or older than the replay window) */
+  replayed: number;
   recvPackets: number;
   sendPackets: number;
   recvBytes: number;
@@ -92,12 +95,12 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
   private statsAt = 0;
   private candidates: string[] = [];
   readonly counters: UdpLossCounters = {
-    recvDrops: 0, sendErrors: 0, bad: 0, recvPackets: 0, sendPackets: 0, recvBytes: 0, sendBytes: 0,
+    recvDrops: 0, sendErrors: 0, bad: 0, replayed: 0, recvPackets: 0, sendPackets: 0, recvBytes: 0, sendBytes: 0,
     recvBufferAsked: 0, recvBufferGranted: 0, sendBufferAsked: 0, sendBufferGranted: 0, port: 0,
   };
   private kernelDropsAtOpen: number | undefined;
   private lastBadLog = 0;
-  private last = { drops: 0, sendErrors: 0, recv: 0, send: 0, bad: 0 };
+  private last = { drops: 0, sendErrors: 0, recv: 0, send: 0, bad: 0, replayed: 0 };
   private readonly onSent = (err: Error | null) => {
     if (err) this.counters.sendErrors++;
   };
@@ -269,6 +272,10 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     this.counters.bad++;
   }
 
+  countReplay(): void {
+    this.counters.replayed++;
+  }
+
   private onTimer(): void {
     const now = Date.now();
     for (const s of [...this.sessions.values()]) {
@@ -313,9 +320,10 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     const pr = c.recvPackets - this.last.recv;
     const ps = c.sendPackets - this.last.send;
     const bad = c.bad - this.last.bad;
-    this.last = { drops: c.recvDrops, sendErrors: c.sendErrors, recv: c.recvPackets, send: c.sendPackets, bad: c.bad };
+    const replayed = c.replayed - this.last.replayed;
+    this.last = { drops: c.recvDrops, sendErrors: c.sendErrors, recv: c.recvPackets, send: c.sendPackets, bad: c.bad, replayed: c.replayed };
     const secs = STATS_PERIOD_MS / 1000;
-    this.log.trace(`RTC: Server conns=${this.sessions.size}, rpkts=(${Math.round(pr / secs)}), spkts=(${Math.round(ps / secs)}), bad=${bad}, loss=(r:${r},s:${s})`);
+    this.log.trace(`RTC: Server conns=${this.sessions.size}, rpkts=(${Math.round(pr / secs)}), spkts=(${Math.round(ps / secs)}), bad=${bad}, replay=${replayed}, loss=(r:${r},s:${s})`);
   }
 
   // ------------------------------------------------------------------ sessions
@@ -473,7 +481,8 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
     const stream = session.stream;
     if (session.role === 'publish' && stream.publisherId === session.id) stream.stopPublish();
     this.release(stream);
-    this.log.trace(`RTC: ${session.role} session ${session.id} of ${stream.key} closed: ${reason}`, session.id);
+    const replays = session.replayed ? ` (${session.replayed} replayed SRTP/SRTCP packets dropped)` : '';
+    this.log.trace(`RTC: ${session.role} session ${session.id} of ${stream.key} closed: ${reason}${replays}`, session.id);
   }
 
   /** RtcSessionHost: a WHIP publisher's DTLS is up. */

@@ -21,6 +21,8 @@ export interface RtcSessionHost {
   send(session: RtcSession, buf: Buffer, address?: string, port?: number): void;
   /** a datagram of this session could not be used (bad SRTP tag, malformed DTLS/RTCP) */
   countBad(): void;
+  /** an authentic SRTP/SRTCP packet of this session was a replay (seen before, or older than the window) and was dropped */
+  countReplay(): void;
   closed(session: RtcSession, reason: string): void;
   published(session: RtcSession): void;
   log: { trace(msg: string, cid?: string): void; warn(msg: string, cid?: string): void };
@@ -79,6 +81,8 @@ export class RtcSession implements RtcPlayerOutput {
   nackRetransmits = 0;
   plisReceived = 0;
   plisSent = 0;
+  /** SRTP/SRTCP packets dropped as replays (authentic, but seen before or older than the replay window) */
+  replayed = 0;
   private dtls: DtlsEndpoint | undefined;
   private srtpIn: SrtpContext | undefined;
   private srtpOut: SrtpContext | undefined;
@@ -168,7 +172,7 @@ export class RtcSession implements RtcPlayerOutput {
     if (!this.srtpIn || this.role !== 'publish') return;
     this.lastSeen = Date.now();
     const plain = this.srtpIn.unprotectRtp(buf);
-    if (!plain) return this.host.countBad();
+    if (!plain) return this.refused(this.srtpIn);
     this.bytesIn += buf.length;
     this.packetsIn++;
     const ssrc = plain.readUInt32BE(8);
@@ -182,6 +186,14 @@ export class RtcSession implements RtcPlayerOutput {
     }
     this.noteSeq(st, plain.readUInt16BE(2));
     this.stream.feed(st.kind, plain);
+  }
+
+  /** Counts a packet unprotect refused: a replay apart from the unusable ones. */
+  private refused(ctx: SrtpContext): void {
+    if (ctx.lastFailure === 'replay') {
+      this.replayed++;
+      this.host.countReplay();
+    } else this.host.countBad();
   }
 
   /** The kind of a publisher's SSRC: announced in the offer, else learned from the payload type. */
@@ -215,7 +227,7 @@ export class RtcSession implements RtcPlayerOutput {
     if (!this.srtpIn) return;
     this.lastSeen = Date.now();
     const plain = this.srtpIn.unprotectRtcp(buf);
-    if (!plain) return this.host.countBad();
+    if (!plain) return this.refused(this.srtpIn);
     this.bytesIn += buf.length;
     for (const p of parseRtcp(plain)) {
       if (p.type === 'sr') {

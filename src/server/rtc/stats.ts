@@ -66,7 +66,7 @@ export class CombinedStats implements StatsSource {
     if (!rtc?.running) return s;
     void rtc.refreshDrops();
     const c = rtc.counters;
-    return { ...s, udp: { port: c.port, recvDrops: c.recvDrops, sendErrors: c.sendErrors, bad: c.bad, recvBufferAsked: c.recvBufferAsked, recvBufferGranted: c.recvBufferGranted, sendBufferAsked: c.sendBufferAsked, sendBufferGranted: c.sendBufferGranted } };
+    return { ...s, udp: { port: c.port, recvDrops: c.recvDrops, sendErrors: c.sendErrors, bad: c.bad, replayed: c.replayed, recvBufferAsked: c.recvBufferAsked, recvBufferGranted: c.recvBufferGranted, sendBufferAsked: c.sendBufferAsked, sendBufferGranted: c.sendBufferGranted } };
   }
 
   streams(): StreamStats[] {
