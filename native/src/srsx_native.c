@@ -339,7 +339,8 @@ static int srtp_roc(rtc_out *o, uint32_t ssrc, uint16_t seq, uint32_t *roc) {
   }
   uint32_t v = st->roc;
   if (st->last_seq < 32768) {
-    if ((int)seq - (int)st->last_seq > 32768) v = st->roc - 1;
+    /* at ROC 0 there is no index below 0: a packet that looks older than a wrap keeps ROC 0 (libsrtp) */
+    if ((int)seq - (int)st->last_seq > 32768 && st->roc > 0) v = st->roc - 1;
   } else if ((int)st->last_seq - 32768 > (int)seq) {
     v = st->roc + 1;
   }

@@ -1,7 +1,7 @@
 /**
  * The native WebRTC fan-out (SRTP on node's OpenSSL + sendmmsg in native/src/srsx_native.c) against the JS SRTP of
  * src/protocol/rtc/srtp.ts: for the same keys and the same packets (sequence numbers crossing the
- * 16-bit wrap, so the ROC moves; CSRCs; a header extension the fan-out drops), every datagram the
+ * 16-bit wrap, so the ROC moves, and a jump near the start that must not move it below 0; CSRCs; a header extension the fan-out drops), every datagram the
  * native path sends over loopback is byte for byte what the JS path protects, and JS unprotects it.
  * The addon must be built (npm install does; SRSX_NO_SRTP=1 leaves the fan-out out): no skip.
  */
@@ -81,7 +81,8 @@ describe('native SRTP fan-out (OpenSSL AES-CTR/HMAC-SHA1, sendmmsg)', () => {
       expect(fan.setPeer(o, '127.0.0.1', p.port)).toBe(true);
       return o;
     });
-    const packets: Buffer[] = [];
+    // first a jump of more than 2^15 near the start of the stream (ROC 0 stays 0: no index below 0), then the wrap
+    const packets: Buffer[] = [plainPacket(100, 1000, { size: 80 }), plainPacket(40000, 4000, { size: 90 })];
     for (let i = 0; i < 40; i++) {
       packets.push(plainPacket(65516 + i, 90000 + i * 3000, { csrc: i % 3 === 0 ? 1 : 0, ext: i % 2 === 0, marker: i % 5 === 0, size: 100 + i * 29 }));
     }

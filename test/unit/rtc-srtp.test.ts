@@ -23,6 +23,22 @@ describe('SRTP (RFC 3711)', () => {
     expect(ecb.update(counters).toString('hex').toUpperCase()).toBe('E03EAD0935C95E80E166B16DD92B4EB4D23513162B02D0F72A43A2FE4A5F97AB41E95B3BB0A2E8DD477901E4FCA894C0');
   });
 
+  test('protect near the start of a stream: a sequence number more than 2^15 ahead keeps ROC 0 (no index below 0)', () => {
+    const rtp = (seq: number) => {
+      const p = hex('800f0000decafbad cafebabe abababab abababababababab abababab');
+      p.writeUInt16BE(seq, 2);
+      return p;
+    };
+    const tx = new SrtpContext(MASTER_KEY, MASTER_SALT);
+    tx.protectRtp(rtp(100));
+    const jumped = tx.protectRtp(rtp(40000));
+    // what a sender that starts at 40000 (ROC 0 by definition) sends
+    expect(jumped.toString('hex')).toBe(new SrtpContext(MASTER_KEY, MASTER_SALT).protectRtp(rtp(40000)).toString('hex'));
+    const rx = new SrtpContext(MASTER_KEY, MASTER_SALT);
+    expect(rx.unprotectRtp(new SrtpContext(MASTER_KEY, MASTER_SALT).protectRtp(rtp(100)))?.toString('hex')).toBe(rtp(100).toString('hex'));
+    expect(rx.unprotectRtp(jumped)?.toString('hex')).toBe(rtp(40000).toString('hex'));
+  });
+
   test('libsrtp driver vector: RTP protect and unprotect', () => {
     const plain = hex('800f1234decafbad cafebabe abababab abababababababab abababab');
     const cipher = hex('800f1234decafbad cafebabe 4e55dc4c e79978d88ca4d215 949d2402 b78d6acc99ea179b8dbb');

@@ -136,9 +136,12 @@ export class SrtpContext {
     return iv;
   }
 
-  /** RFC 3711 3.3.1: the ROC for `seq` given the highest seq so far. */
+  /**
+   * RFC 3711 3.3.1: the ROC for `seq` given the highest seq so far. At ROC 0 a packet that looks older than
+   * a wrap keeps ROC 0 (libsrtp, and the receive side: there is no index below 0).
+   */
   private static guessRoc(st: RocState, seq: number): number {
-    if (st.s < 32768) return seq - st.s > 32768 ? (st.roc - 1) >>> 0 : st.roc;
+    if (st.s < 32768) return seq - st.s > 32768 && st.roc > 0 ? st.roc - 1 : st.roc;
     return st.s - 32768 > seq ? (st.roc + 1) >>> 0 : st.roc;
   }
 
