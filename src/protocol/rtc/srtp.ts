@@ -41,12 +41,6 @@ export function deriveKey(masterKey: Buffer, masterSalt: Buffer, label: number, 
   return ecb.update(input).subarray(0, length);
 }
 
-interface RocState {
-  /** highest sequence number seen/sent */
-  s: number;
-  roc: number;
-}
-
 const MAX_BLOCKS = 4096; // 64 KB payloads
 
 class Keystream {
@@ -96,7 +90,8 @@ export class SrtpContext {
   private readonly rtcpStream: Keystream;
   private readonly rtcpAuth: Buffer;
   private readonly rtcpSalt: Buffer;
-  private readonly rocs = new Map<number, RocState>();
+  /** send: the highest index sent of each SSRC (a resent packet keeps the ROC of its time, RFC 3711 3.3.1) */
+  private readonly sentTop = new Map<number, number>();
   /** receive: the replay window of each SSRC (its top is the highest accepted index, so also the ROC state) */
   private readonly rtpWindows = new Map<number, ReplayWindow>();
   private readonly rtcpWindows = new Map<number, ReplayWindow>();
@@ -136,24 +131,6 @@ export class SrtpContext {
     return iv;
   }
 
-  /**
-   * RFC 3711 3.3.1: the ROC for `seq` given the highest seq so far. At ROC 0 a packet that looks older than
-   * a wrap keeps ROC 0 (libsrtp, and the receive side: there is no index below 0).
-   */
-  private static guessRoc(st: RocState, seq: number): number {
-    if (st.s < 32768) return seq - st.s > 32768 && st.roc > 0 ? st.roc - 1 : st.roc;
-    return st.s - 32768 > seq ? (st.roc + 1) >>> 0 : st.roc;
-  }
-
-  private static update(st: RocState, seq: number, roc: number): void {
-    if (roc === st.roc) {
-      if (seq > st.s) st.s = seq;
-    } else if (roc === ((st.roc + 1) >>> 0)) {
-      st.roc = roc;
-      st.s = seq;
-    }
-  }
-
   private tag(key: Buffer, buf: Buffer, end: number, roc: number | undefined): Buffer {
     const h = createHmac('sha1', key).update(buf.subarray(0, end));
     if (roc !== undefined) {
@@ -170,13 +147,11 @@ export class SrtpContext {
   protectRtpInPlace(out: Buffer, len: number, headerLen: number): number {
     const seq = out.readUInt16BE(2);
     const ssrc = out.readUInt32BE(8);
-    let st = this.rocs.get(ssrc);
-    if (!st) {
-      st = { s: seq, roc: 0 };
-      this.rocs.set(ssrc, st);
-    }
-    const roc = SrtpContext.guessRoc(st, seq);
-    SrtpContext.update(st, seq, roc);
+    // the same index estimate as on receive: at ROC 0 a sequence number far ahead keeps ROC 0 (libsrtp)
+    const top = this.sentTop.get(ssrc) ?? -1;
+    const index = estimateSrtpIndex(top, seq);
+    if (index > top) this.sentTop.set(ssrc, index);
+    const roc = Math.floor(index / 0x10000) >>> 0;
     this.rtpStream.xor(out, headerLen, len, this.makeIv(this.rtpSalt, ssrc, roc, seq));
     this.tag(this.rtpAuth, out, len, roc).copy(out, len, 0, SRTP_AUTH_TAG);
     return len + SRTP_AUTH_TAG;
