@@ -15,6 +15,7 @@ import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { ServerConfig } from '../config/types.js';
 import { loadConfig } from '../config/index.js';
+import { plainCluster } from '../config/cluster.js';
 import { loadConfigOffThread } from '../reload-worker.js';
 import { createLogger, logStderrFromEnv } from '../log.js';
 import { removePidFile, writePidFile } from '../pidfile.js';
@@ -59,7 +60,7 @@ export function workerConfig(config: ServerConfig, role: WorkerRole): ServerConf
     httpApi: { ...config.httpApi, listen: { ...config.httpApi.listen, port: config.httpApi.listen.port + role.index } },
     vhosts: config.vhosts.map((v) => ({
       ...v,
-      cluster: { mode: 'remote', origins: [{ host: '127.0.0.1', port: role.originPort }], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] },
+      cluster: plainCluster('remote', [{ host: '127.0.0.1', port: role.originPort }]),
     })),
   };
 }
@@ -73,7 +74,7 @@ export function originConfig(config: ServerConfig, port = 0): ServerConfig {
     httpServer: { ...config.httpServer, enabled: false },
     exporter: { ...config.exporter, enabled: false },
     rtcServer: { ...config.rtcServer, enabled: false },
-    vhosts: config.vhosts.map((v) => ({ ...v, cluster: { mode: 'local', origins: [], tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] } })),
+    vhosts: config.vhosts.map((v) => ({ ...v, cluster: plainCluster('local') })),
   };
 }
 

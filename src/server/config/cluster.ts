@@ -39,13 +39,21 @@ export interface ClusterConfig {
 /** cluster directives srsx implements (the rest SRS knows — protocol, follow_client, … — get one warning each). */
 export const CLUSTER_IMPLEMENTED = new Set(['mode', 'origin', 'token_traverse', 'vhost', 'debug_srs_upnode', 'origin_cluster', 'coworkers']);
 
+/** a coworker: `host[:port]` or `[v6][:port]` (group 2: the port) */
+const COWORKER_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[^\s/:?#[\]@]+)(?::(\d{1,5}))?$/;
+
+/** A cluster block with SRS's defaults but for `mode` and `origins` (what --workers gives its origin and workers). */
+export function plainCluster(mode: 'local' | 'remote', origins: ClusterOrigin[] = []): ClusterConfig {
+  return { mode, origins, tokenTraverse: false, upstreamVhost: '[vhost]', originCluster: false, coworkers: [] };
+}
+
 export const ClusterConfigSchema = z.object({
   mode: z.enum(['local', 'remote']),
   origins: z.array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })),
   tokenTraverse: z.boolean(),
   upstreamVhost: z.string().min(1),
   originCluster: z.boolean(),
-  coworkers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s/:?#[\]@]+)(:\d{1,5})?$/)),
+  coworkers: z.array(z.string().regex(COWORKER_PATTERN)),
 }) satisfies z.ZodType<ClusterConfig>;
 
 /** `host[:port]` or `[v6]:port` (SRS's srs_parse_hostport; port 1935 when absent). */
@@ -71,7 +79,7 @@ export function parseOrigin(text: string, where: string): ClusterOrigin {
  * http://<coworker>/api/v1/clusters (port 80 when absent, as a URL).
  */
 export function parseCoworker(text: string, where: string): string {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s/:?#[\]@]+)(?::(\d{1,5}))?$/.exec(text);
+  const m = COWORKER_PATTERN.exec(text);
   const port = m?.[2] === undefined ? 80 : Number(m[2]);
   if (!m || port < 1 || port > 65535) {
     throw new UserError(`${where}: '${text}' is not a coworker (the HTTP API address of another origin, host:port)`, {
