@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseMeminfo, parseSelfStat, parseSystemCpu, readProcSync, type SystemCpu } from '../../host/proc-api.js';
 import { hostRoot } from '../../host/root.js';
 import type { ServerConfig } from '../config/types.js';
+import { LOCAL_NAMES } from '../cluster/coworkers.js';
 import { VERSION } from '../../version.js';
 import type { StreamStats } from './stats-source.js';
 
@@ -187,7 +188,7 @@ export function clustersData(config: ServerConfig, url: URL, streams: StreamStat
   let origin: Record<string, unknown> | null = null;
   if (found) {
     const listen = config.listen[0];
-    const loopback = !listen || ['0.0.0.0', '127.0.0.1', 'localhost', '::1', '::'].includes(listen.host);
+    const loopback = !listen || LOCAL_NAMES.has(listen.host);
     const serviceIp = !loopback ? listen!.host : coworker.split(':')[0] || firstAddress();
     const api = `${serviceIp}:${config.httpApi.listen.port}`;
     origin = { ip: serviceIp, port: listen?.port ?? 1935, vhost: found.vhost, api, routers: [api] };

@@ -102,7 +102,8 @@ export function redirectTarget(ex: Amf0Object | undefined): { host: string; port
   return { host, port };
 }
 
-const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
+/** names of this machine's loopback and any-address */
+export const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '::1', '0.0.0.0', '::']);
 
 /** Whether `coworker` (host:port) is this server's own HTTP API. */
 export function isSelf(coworker: string, config: ServerConfig): boolean {
@@ -127,7 +128,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  */
 function httpGet(url: string, timeoutMs: number): Promise<{ body: string } | { error: string }> {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: timeoutMs, headers: { accept: 'application/json' } }, (res) => {
+    const req = http.get(url, { headers: { accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (d: Buffer) => {
@@ -138,8 +139,8 @@ function httpGet(url: string, timeoutMs: number): Promise<{ body: string } | { e
       res.on('end', () => resolve(res.statusCode === 200 ? { body: Buffer.concat(chunks).toString('utf8') } : { error: `HTTP ${res.statusCode}` }));
       res.on('error', (e) => resolve({ error: e.message }));
     });
+    // one deadline for the whole exchange (connect, answer, body)
     const timer = setTimeout(() => req.destroy(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code && !e.message.startsWith('no answer') ? e.code : e.message }));
     req.on('close', () => clearTimeout(timer));
   });
