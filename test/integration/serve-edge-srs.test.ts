@@ -1,13 +1,13 @@
 // srsx and SRS 7 in one cluster, both ways: SRS as the origin of an srsx edge, SRS as an edge of an
 // srsx origin. SRS is the binary built from SRS's source (test/helpers/srs-cache.ts); without it the
 // cases are skipped with a loud warning naming what is missing (SRSX_REQUIRE_SRS=1: they fail).
-import http from 'node:http';
 import { hasTool } from '../helpers/env.js';
 import { sleep, startServer, stopAfterEach } from '../helpers/serve.js';
 import { ensureSrs, itIfAvailable } from '../helpers/srs-cache.js';
 import { startSrs } from '../helpers/srs-server.js';
 import { apiList as api, edgeBody, playersOf as players, publishLoop, videoFrames, waitFor, type ApiStream } from '../helpers/cluster.js';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
+import { startHookServer } from '../helpers/hook-server.js';
 
 const srs = ensureSrs();
 const missingTools = ['ffmpeg', 'ffprobe'].filter((t) => !hasTool(t));
@@ -67,20 +67,11 @@ describe('srsx and SRS 7 in one cluster', () => {
   // connects AND plays (then leaves), so SRS's hook sees the token and can refuse it
   itSrs("token_traverse against SRS 7: SRS's on_connect hook sees the edge client's token and decides", async () => {
     const hits: Array<Record<string, unknown>> = [];
-    const cb = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        const body = JSON.parse(data) as Record<string, unknown>;
-        hits.push(body);
-        const code = body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ code }));
-      });
-    });
-    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
-    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
-    const cbPort = (cb.address() as { port: number }).port;
+    const cb = started.add(await startHookServer((body) => {
+      hits.push(body);
+      return body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
+    }));
+    const cbPort = cb.port;
     const origin = started.add(await startSrs(`    http_hooks { enabled on; on_connect http://127.0.0.1:${cbPort}/connect; }`));
     const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp], 'token_traverse on;') }));
     started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/t7`).child);

@@ -1,7 +1,6 @@
 // SRS's edge (vhost cluster { mode remote; origin …; token_traverse …; }) between real srsx
 // processes: ffmpeg publishes, ffprobe/rtmpdump/an RTMP client play, the origin's API counts the
 // edge's upstream connections.
-import http from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { sleep, spawnTool, startServer, stopAfterEach, waitExit } from '../helpe
 import { apiList, edgeBody, fileFrames, playersOf as playersOn, publishLoop, videoFrames, waitFor, type ApiClient, type ApiStream } from '../helpers/cluster.js';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
 import { MessageType, type RtmpMessage } from '../../src/protocol/rtmp/message.js';
+import { startHookServer } from '../helpers/hook-server.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe', 'rtmpdump'] });
 
@@ -151,22 +151,13 @@ describe('srsx edge of an srsx origin', () => {
 
   itFF('token_traverse: the origin (http_hooks on_connect) decides whether the edge serves a client', async () => {
     const hits: Array<Record<string, unknown>> = [];
-    const cb = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        const body = JSON.parse(data) as Record<string, unknown>;
-        hits.push(body);
-        // on_connect refuses a client whose param carries token=bad (ffmpeg's publisher sends its
-        // token in the stream name, after connect: it has none at connect and is let in)
-        const code = body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ code }));
-      });
-    });
-    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
-    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
-    const cbPort = (cb.address() as { port: number }).port;
+    const cb = started.add(await startHookServer((body) => {
+      hits.push(body);
+      // on_connect refuses a client whose param carries token=bad (ffmpeg's publisher sends its
+      // token in the stream name, after connect: it has none at connect and is let in)
+      return body.action === 'on_connect' && String(body.param).includes('token=bad') ? 403 : 0;
+    }));
+    const cbPort = cb.port;
     const origin = started.add(await startServer({ vhostBody: `http_hooks { enabled on; on_connect http://127.0.0.1:${cbPort}/connect; }` }));
     const edge = started.add(await startServer({ vhostBody: edgeBody([origin.rtmp], 'token_traverse on;') }));
     started.add(publishLoop(`rtmp://127.0.0.1:${origin.rtmp}/live/t1?token=good`).child);

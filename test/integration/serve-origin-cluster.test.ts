@@ -10,6 +10,7 @@ import { spawnTool, startServer, stopAfterEach, waitExit, type RunningServer } f
 import { apiList as api, edgeBody, publishLoop, videoFrames, waitFor, type ApiStream } from '../helpers/cluster.js';
 import { RtmpClient } from '../../src/client/rtmp-client.js';
 import type { StatusEvent } from '../../src/client/rtmp-client.js';
+import { startHookServer } from '../helpers/hook-server.js';
 
 const itFF = itIf({ tools: ['ffmpeg', 'ffprobe'] });
 
@@ -79,18 +80,11 @@ describe('srsx origin cluster', () => {
 
   itFF("the redirect a player gets from A: SRS's RTMP 302; a player that ignores it is closed after 3 s, one that answers at once; ffprobe reports an error; hooks on_play, on_stop", async () => {
     const hooks: Array<Record<string, unknown>> = [];
-    const cb = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        hooks.push(JSON.parse(data) as Record<string, unknown>);
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end('{"code":0}');
-      });
-    });
-    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
-    started.add({ stop: () => new Promise<void>((r) => cb.close(() => r())) });
-    const hookUrl = `http://127.0.0.1:${(cb.address() as { port: number }).port}/hook`;
+    const cb = started.add(await startHookServer((body) => {
+      hooks.push(body);
+      return 0;
+    }));
+    const hookUrl = `http://127.0.0.1:${cb.port}/hook`;
     const a = started.add(await startServer({ vhostBody: `${originBody}\n    http_hooks { enabled on; on_play ${hookUrl}; on_stop ${hookUrl}; }` }));
     const b = started.add(await startServer({ vhostBody: originBody }));
     await coworkWith([a, b]);

@@ -3,7 +3,6 @@
 // SRS_SERVER_ID, the server id that survives restarts, `daemon on`, SRS's HTTP callbacks against
 // a real callback server that allows and denies, and the API answers SRS scripts read.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { publishFile } from '../../src/client/publish-file.js';
 import { VERSION } from '../../src/version.js';
 import { freePort, REPO } from '../helpers/env.js';
 import { sleep, startServer, stopAfterEach, stopChild } from '../helpers/serve.js';
+import { startHookServer, type HookServer } from '../helpers/hook-server.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'srsx-dropin-'));
 const SRS = path.join(work, 'srs');
@@ -145,28 +145,21 @@ interface Hit {
 
 describe('http_hooks against a real callback server', () => {
   const started = stopAfterEach();
-  let cb: http.Server;
+  let cb: HookServer;
   let cbPort = 0;
   const hits: Hit[] = [];
   beforeAll(async () => {
     // allows a client whose param has token=good, denies the rest; on_connect denies app "secret"
-    cb = http.createServer((req, res) => {
-      let data = '';
-      req.on('data', (d) => (data += d));
-      req.on('end', () => {
-        const body = JSON.parse(data) as Record<string, any>;
-        hits.push({ path: req.url ?? '', body });
-        let code = 0;
-        if (body.action === 'on_connect' && body.app === 'secret') code = 1;
-        if ((body.action === 'on_publish' || body.action === 'on_play') && !String(body.param).includes('token=good')) code = 403;
-        res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ code }));
-      });
+    cb = await startHookServer((body, path) => {
+      hits.push({ path, body });
+      let code = 0;
+      if (body.action === 'on_connect' && body.app === 'secret') code = 1;
+      if ((body.action === 'on_publish' || body.action === 'on_play') && !String(body.param).includes('token=good')) code = 403;
+      return code;
     });
-    await new Promise<void>((r) => cb.listen(0, '127.0.0.1', () => r()));
-    cbPort = (cb.address() as { port: number }).port;
+    cbPort = cb.port;
   });
-  afterAll(() => new Promise<void>((r) => cb.close(() => r())));
+  afterAll(() => cb.stop());
 
   const hooksBody = () => `
     http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
