@@ -112,6 +112,17 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<number
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls `f` every 50 ms until it gives something truthy; throws after `timeoutMs`, naming `what` (or what() then). */
+export async function until<T>(what: string | (() => string), f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await sleep(50);
+  }
+}
+
 /**
  * What the tests of a describe block start, stopped after each test, newest first: child
  * processes by PID (SIGKILL), servers with their stop(). `started.add(x)` records x and returns it.

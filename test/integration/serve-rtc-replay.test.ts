@@ -6,22 +6,13 @@
 import type dgram from 'node:dgram';
 import { PictureLossIndication, RtcpPayloadSpecificFeedback, type RTCPeerConnection } from 'werift';
 import { freePort } from '../helpers/env.js';
-import { sleep, startServer, stopAfterEach, type RunningServer } from '../helpers/serve.js';
+import { sleep, startServer, stopAfterEach, until, type RunningServer } from '../helpers/serve.js';
 import { Player, Publisher, startLoopbackStun, stopLoopbackStun } from '../helpers/werift-peers.js';
 
 async function api(server: RunningServer, path: string, init?: RequestInit): Promise<any> {
   return (await fetch(`http://127.0.0.1:${server.api}${path}`, init)).json();
 }
 
-async function until<T>(what: string | (() => string), f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(50);
-  }
-}
 
 interface Sent {
   socket: dgram.Socket;

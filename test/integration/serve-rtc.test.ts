@@ -3,7 +3,7 @@
 // API (streams, clients, kick), WHIP/WHEP DELETE, SRS's JSON API, session timeout.
 import { GenericNack, PictureLossIndication, RtcpPayloadSpecificFeedback, RtcpTransportLayerFeedback } from 'werift';
 import { freePort } from '../helpers/env.js';
-import { sleep, startServer, stopAfterEach, type RunningServer } from '../helpers/serve.js';
+import { sleep, startServer, stopAfterEach, until, type RunningServer } from '../helpers/serve.js';
 import { Player, Publisher, startLoopbackStun, stopLoopbackStun, vanish } from '../helpers/werift-peers.js';
 
 const RTC = (timeout = 3) => ({ extra: 'rtc_server { enabled on; listen 0; candidate 127.0.0.1; }', vhostBody: `    rtc { enabled on; stun_timeout ${timeout}; }` });
@@ -13,15 +13,6 @@ async function api(server: RunningServer, path: string, init?: RequestInit): Pro
   return res.json();
 }
 
-async function until<T>(what: string | (() => string), f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(100);
-  }
-}
 
 /** Runs `body`; a failure carries the server's RTC log lines (what the server saw of the peers). */
 async function withLog(server: RunningServer, body: () => Promise<void>): Promise<void> {
@@ -56,21 +47,21 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
       const player = peer(new Player());
       await player.play(`${base}/whep/?app=live&stream=cam`);
       // a player joining asks the publisher for a keyframe
-      await until('PLI at the publisher after the join', () => pub.plis >= 1);
+      await until('PLI at the publisher after the join', () => pub.plis >= 1, 8000);
       await pub.sendFrames(100, 5);
-      await until(() => `~100 packets at the player, got ${JSON.stringify(player.got)}`, () => player.got.video >= 99 && player.got.audio >= 95);
+      await until(() => `~100 packets at the player, got ${JSON.stringify(player.got)}`, () => player.got.video >= 99 && player.got.audio >= 95, 8000);
 
       // PLI from the player reaches the publisher (rate-limited to one per 500 ms)
       await sleep(600);
       const before = pub.plis;
       await player.sendRtcp(new RtcpPayloadSpecificFeedback({ feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: player.videoSsrc }) }));
-      await until('the player PLI forwarded', () => pub.plis > before);
+      await until('the player PLI forwarded', () => pub.plis > before, 8000);
 
       // NACK: the server resends from its history (the player sees the same sequence numbers again)
       const got = player.got.video;
       const lost = player.videoSeqs.slice(-20, -15);
       await player.sendRtcp(new RtcpTransportLayerFeedback({ feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: player.videoSsrc, lost }) }));
-      await until('5 retransmissions', () => player.got.video >= got + 5);
+      await until('5 retransmissions', () => player.got.video >= got + 5, 8000);
       expect(player.videoSeqs.slice(-5)).toEqual(lost);
 
       // the API: one stream with a publisher and a player, two rtc clients
@@ -87,12 +78,12 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
       // WHEP DELETE ends the player's session; a wrong token does not
       expect((await fetch(`http://127.0.0.1:${server.api}${player.location.replace(/token=\w+/, 'token=bad')}`, { method: 'DELETE' })).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${server.api}${player.location}`, { method: 'DELETE' })).status).toBe(200);
-      await until('the player gone from the API', async () => (await api(server, '/api/v1/clients/')).clients.length === 1);
+      await until('the player gone from the API', async () => (await api(server, '/api/v1/clients/')).clients.length === 1, 8000);
 
       // kicking the publisher (DELETE /api/v1/clients/ID) ends it: the stream is freed
       const pid = (await api(server, '/api/v1/clients/')).clients[0].id;
       expect((await api(server, `/api/v1/clients/${pid}`, { method: 'DELETE' })).code).toBe(0);
-      await until('the stream freed', async () => !(await api(server, '/api/v1/streams/')).streams.some((x: any) => x.name === 'cam'));
+      await until('the stream freed', async () => !(await api(server, '/api/v1/streams/')).streams.some((x: any) => x.name === 'cam'), 8000);
       expect(server.log()).toMatch(/RTC: Server conns=\d+, .*loss=\(r:0,s:0\)/);
     });
   }, 60_000);
@@ -142,7 +133,7 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
       const pub = peer(new Publisher());
       await pub.publish(`${base}/whip/?app=live&stream=gone`);
       await pub.sendFrames(5);
-      await until('the stream published', async () => (await api(server, '/api/v1/streams/')).streams.some((x: any) => x.name === 'gone' && x.publish.active));
+      await until('the stream published', async () => (await api(server, '/api/v1/streams/')).streams.some((x: any) => x.name === 'gone' && x.publish.active), 8000);
       vanish(pub.pc);
       const t0 = Date.now();
       await until('the stream freed', async () => !(await api(server, '/api/v1/streams/')).streams.some((x: any) => x.name === 'gone'), 10_000);
