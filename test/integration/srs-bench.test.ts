@@ -50,13 +50,21 @@ function runGoTest(bin: string, args: string[], cwd: string, timeoutMs: number):
 
 /**
  * Runs the cases, then once more those that failed only because srs-bench's own port pick raced
- * another process ("bind: address already in use": it chooses random ports, other suites run
- * beside it). Returns each case's output.
+ * another process (it chooses random ports, other suites run beside it): its own listener's "bind:
+ * address already in use", or the server it started exiting 2 on srsx's "… is already in use".
+ * Returns each case's output.
  */
 async function runCases(bin: string, cases: string[], args: (run: string) => string[], cwd: string, timeoutMs: number): Promise<Record<string, string>> {
   const first = await runGoTest(bin, args(`^(${cases.join('|')})$`), cwd, timeoutMs);
   const outs: Record<string, string> = Object.fromEntries(cases.map((c) => [c, first]));
-  const raced = cases.filter((c) => /address already in use/.test(verdict(first, c).why));
+  // srs-bench's own listeners say "bind: address already in use" in the case's error lines; a server it
+  // started on a taken port exits 2 ("Fail for err exit status 2") after srsx printed "… is already in use"
+  // on its stderr, which srs-bench logs but cannot tie to the case when cases run in parallel
+  const srsxPortTaken = /srsx: error: .* is already in use/.test(first);
+  const raced = cases.filter((c) => {
+    const why = verdict(first, c).why;
+    return /address already in use/.test(why) || (srsxPortTaken && /Fail for err exit status 2$/m.test(why));
+  });
   if (raced.length > 0) {
     const again = await runGoTest(bin, args(`^(${raced.join('|')})$`), cwd, timeoutMs);
     for (const c of raced) outs[c] = again;
@@ -114,8 +122,9 @@ describe("SRS's srs-bench tests against srsx started as `srs`", () => {
       mkdirSync(path.join(work, 'objs'), { recursive: true });
       outs = await runCases(BLACKBOX, BLACKBOX_CASES, (run) => [
         '-test.v', '-test.run', run, '-srs-binary', srs, '-srs-publish-avatar', AVATAR,
-        // ffprobe reads 16 s of the stream; on a loaded CI machine it may need more than srs-bench's 21 s
-        '-srs-timeout', '60000', '-srs-ffprobe-timeout', '40000', '-srs-stdout',
+        // ffprobe reads 16 s of the stream; on a loaded CI machine it may need more than srs-bench's 21 s.
+        // -srs-log: srs-bench's trace (each server's stderr and exit) lands in the output a failure is read from
+        '-srs-timeout', '60000', '-srs-ffprobe-timeout', '40000', '-srs-stdout', '-srs-log',
       ], work, 100_000);
     }, 210_000);
 
@@ -134,7 +143,7 @@ describe("SRS's srs-bench tests against srsx started as `srs`", () => {
       // each case publishes ~20 s and reads it back with ffprobe; two at a time (2 cores)
       outs = await runCases(BLACKBOX, BLACKBOX_MEDIA_CASES, (run) => [
         '-test.v', '-test.parallel', '2', '-test.run', run, '-srs-binary', srs, '-srs-publish-avatar', AVATAR,
-        '-srs-timeout', '60000', '-srs-ffprobe-timeout', '40000', '-srs-stdout',
+        '-srs-timeout', '60000', '-srs-ffprobe-timeout', '40000', '-srs-stdout', '-srs-log',
       ], work, 280_000);
     }, 570_000);
 
