@@ -427,7 +427,7 @@ export class RtmpSession {
       this.close(`publish denied by http hook: ${why}`, true);
     };
     const hook = () => {
-      if (this.gate(t.vhost, 'on_publish', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.startPublishing(t), denied)) return;
+      if (this.gate(t.vhost, 'on_publish', this.streamHookBody(t), () => this.startPublishing(t), denied)) return;
       this.startPublishing(t);
     };
     if (this.traverse(t, 'NetStream.Publish.Denied', hook)) return;
@@ -512,7 +512,7 @@ export class RtmpSession {
       this.close(`play denied by http hook: ${why}`, true);
     };
     const hook = () => {
-      if (this.gate(t.vhost, 'on_play', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name }, () => this.playOrRedirect(t), denied)) return;
+      if (this.gate(t.vhost, 'on_play', this.streamHookBody(t), () => this.playOrRedirect(t), denied)) return;
       this.playOrRedirect(t);
     };
     if (this.traverse(t, 'NetStream.Play.Failed', hook)) return;
@@ -548,14 +548,19 @@ export class RtmpSession {
         this.ctx.log.trace(`RTMP play ${key}: not here, coworker ${found.coworker} has it: redirect to ${found.url}`, this.id);
         this.setDeadline(REDIRECT_WAIT_MS, `redirected to ${found.url} (no answer in ${REDIRECT_WAIT_MS} ms)`);
         // SRS ends the play it let on_play start: on_stop, as after any play
-        this.notifyHook('on_stop', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name });
+        this.notifyHook('on_stop', this.streamHookBody(t));
       } else {
         this.ctx.log.warn(`RTMP play ${key}: no origin in the cluster has it (${found.why})`, this.id);
         this.send(onStatus(PLAY_STREAM_ID, 'error', 'NetStream.Play.StreamNotFound', `no origin: no server of the origin cluster publishes ${key}`));
-        this.notifyHook('on_stop', { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name });
+        this.notifyHook('on_stop', this.streamHookBody(t));
         this.close(`no origin: ${key} is published on no server of the origin cluster`, true);
       }
     }, () => undefined);
+  }
+
+  /** The body of a stream callback (on_publish, on_play, on_stop): the client, its stream and query, the vhost. */
+  private streamHookBody(t: { vhost: VhostConfig; stream: string; param: string }) {
+    return { ...this.hookClient(undefined, t.stream, t.param), vhost: t.vhost.name };
   }
 
   private startPlaying(t: { vhost: VhostConfig; stream: string; param: string }): void {
