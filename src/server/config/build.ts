@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { UserError } from '../../errors.js';
 import { arg0, at, atCol, child, type Directive } from './directive.js';
-import { envName, envValue, type Env } from './env.js';
+import { type Env } from './env.js';
+import { settingFromDirective as fromDir, settingFromEnv as fromEnv, type Setting as Src } from './setting.js';
 import { parseEndpoint } from './check.js';
 import { ServerConfigSchema } from './schema.js';
 import type { ListenAddress, ServerConfig, VhostConfig } from './types.js';
@@ -62,25 +63,6 @@ export function unimplementedWarnings(root: Directive[]): string[] {
     else walk(d, d.name);
   }
   return out;
-}
-
-/** One setting's raw text and where it came from (for messages). */
-interface Src {
-  value: string;
-  where: string;
-}
-
-function fromEnv(env: Env, keys: string[]): Src | undefined {
-  for (const k of keys) {
-    const v = envValue(env, k);
-    if (v) return { value: v, where: `env ${envName(k)}` };
-  }
-  return undefined;
-}
-
-function fromDir(d: Directive | undefined): Src | undefined {
-  if (!d || arg0(d) === '') return undefined;
-  return { value: arg0(d), where: `${atCol(d.pos)}: ${d.name}` };
 }
 
 const preferTrue = (v: string) => v !== 'off';

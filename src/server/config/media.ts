@@ -4,9 +4,9 @@
  * directives of those blocks srsx parses but does not implement (one warning each).
  */
 import { z } from 'zod';
-import { UserError } from '../../errors.js';
-import { arg0, at, atCol, child, type Directive } from './directive.js';
-import { envName, envValue, type Env } from './env.js';
+import { at, child, type Directive } from './directive.js';
+import { envValue, type Env } from './env.js';
+import { badSetting as bad, readSetting as read, type Setting as Src } from './setting.js';
 
 export interface HlsConfig {
   enabled: boolean;
@@ -97,22 +97,6 @@ export const HLS_IMPLEMENTED = new Set([
   'hls_acodec', 'hls_vcodec',
 ]);
 export const DVR_IMPLEMENTED = new Set(['enabled', 'dvr_apply', 'dvr_plan', 'dvr_path', 'dvr_duration', 'dvr_wait_keyframe', 'time_jitter']);
-
-interface Src {
-  value: string;
-  where: string;
-}
-
-function read(env: Env, key: string, d: Directive | undefined): Src | undefined {
-  const e = envValue(env, key);
-  if (e) return { value: e, where: `env ${envName(key)}` };
-  if (!d || arg0(d) === '') return undefined;
-  return { value: arg0(d), where: `${atCol(d.pos)}: ${d.name}` };
-}
-
-function bad(src: Src, detail: string): never {
-  throw new UserError(`${src.where}: ${detail}, got '${src.value}'`);
-}
 
 function number(src: Src | undefined, dflt: number, opts: { min?: number; positive?: boolean } = {}): number {
   if (!src) return dflt;

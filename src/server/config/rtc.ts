@@ -8,9 +8,9 @@
  * buffers SRS hard-codes to 10 MB (SrsUdpMuxListener::set_socket_buffer).
  */
 import { z } from 'zod';
-import { UserError } from '../../errors.js';
-import { arg0, atCol, child, type Directive } from './directive.js';
-import { envName, envValue, expandDollar, type Env } from './env.js';
+import { child, type Directive } from './directive.js';
+import { expandDollar, type Env } from './env.js';
+import { badSetting as bad, readSetting as read, type Setting as Src } from './setting.js';
 
 export interface RtcServerConfig {
   enabled: boolean;
@@ -55,22 +55,6 @@ export const RTC_SERVER_IMPLEMENTED = new Set(['enabled', 'listen', 'candidate',
 export const VHOST_RTC_IMPLEMENTED = new Set(['enabled', 'rtmp_to_rtc', 'rtc_to_rtmp', 'nack', 'pli_for_rtmp', 'stun_timeout']);
 
 export const DEFAULT_UDP_BUFFER = 10 * 1024 * 1024;
-
-interface Src {
-  value: string;
-  where: string;
-}
-
-function read(env: Env, key: string, d: Directive | undefined): Src | undefined {
-  const e = envValue(env, key);
-  if (e) return { value: e, where: `env ${envName(key)}` };
-  if (!d || arg0(d) === '') return undefined;
-  return { value: arg0(d), where: `${atCol(d.pos)}: ${d.name}` };
-}
-
-function bad(src: Src, detail: string): never {
-  throw new UserError(`${src.where}: ${detail}, got '${src.value}'`);
-}
 
 function number(src: Src | undefined, dflt: number, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
   if (!src) return dflt;
