@@ -80,10 +80,16 @@ async function gathered(pc: RTCPeerConnection): Promise<void> {
   });
 }
 
-/** POSTs the offer; returns the answer's Location (WHIP/WHEP) after setting the answer. */
-export async function negotiate(pc: RTCPeerConnection, url: string): Promise<string> {
+/**
+ * POSTs the offer; returns the answer's Location (WHIP/WHEP) after setting the answer. `setup: 'passive'`
+ * sends the offer with a=setup:passive instead of actpass, as FFmpeg's WHIP muxer does (and srs-bench's
+ * "client passive" cases): the server must answer active and start the DTLS handshake; werift takes the
+ * DTLS server role from that answer.
+ */
+export async function negotiate(pc: RTCPeerConnection, url: string, setup: 'actpass' | 'passive' = 'actpass'): Promise<string> {
   await gathered(pc);
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription!.sdp });
+  const offer = pc.localDescription!.sdp.replace(/^a=setup:actpass$/gm, `a=setup:${setup}`);
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: offer });
   const text = await res.text();
   if (res.status !== 201) throw new Error(`${url}: HTTP ${res.status}: ${text}`);
   await pc.setRemoteDescription({ type: 'answer', sdp: text });
@@ -123,8 +129,8 @@ export class Publisher {
     });
   }
 
-  async publish(url: string): Promise<void> {
-    this.location = await negotiate(this.pc, url);
+  async publish(url: string, setup: 'actpass' | 'passive' = 'actpass'): Promise<void> {
+    this.location = await negotiate(this.pc, url, setup);
     await connected(this.pc, 10_000, 'publisher');
   }
 
@@ -171,8 +177,8 @@ export class Player {
     );
   }
 
-  async play(url: string): Promise<void> {
-    this.location = await negotiate(this.pc, url);
+  async play(url: string, setup: 'actpass' | 'passive' = 'actpass'): Promise<void> {
+    this.location = await negotiate(this.pc, url, setup);
     await connected(this.pc, 10_000, 'player');
   }
 

@@ -88,6 +88,30 @@ describe('srsx serve: WebRTC (WHIP/WHEP over one UDP port)', () => {
     });
   }, 60_000);
 
+  it('an offer with a=setup:passive (FFmpeg\'s WHIP muxer) is answered active: srsx starts the DTLS handshake as the client, media flows', async () => {
+    const server = started.add(await startServer(RTC(10)));
+    await withLog(server, async () => {
+      const base = `http://127.0.0.1:${server.api}/rtc/v1`;
+      const pub = peer(new Publisher());
+      await pub.publish(`${base}/whip/?app=live&stream=passive`, 'passive');
+      const player = peer(new Player());
+      await player.play(`${base}/whep/?app=live&stream=passive`, 'passive');
+      for (const pc of [pub.pc, player.pc]) {
+        const answer = pc.remoteDescription!.sdp;
+        expect(answer.match(/^a=setup:\w+/gm)).toEqual(answer.match(/^m=/gm)!.map(() => 'a=setup:active'));
+        // werift took the server role from the answer, so the handshake it completed was srsx's ClientHello
+        expect(pc.dtlsTransports[0]!.role).toBe('server');
+      }
+      await pub.sendFrames(60, 5);
+      await until(() => `~60 packets at the player, got ${JSON.stringify(player.got)}`, () => player.got.video >= 55 && player.got.audio >= 55, 8000);
+      // the default offer (actpass) still gets passive: srsx is the server
+      const other = peer(new Player());
+      await other.play(`${base}/whep/?app=live&stream=passive`);
+      expect(other.pc.remoteDescription!.sdp).toMatch(/^a=setup:passive$/m);
+      expect(other.pc.dtlsTransports[0]!.role).toBe('client');
+    });
+  }, 60_000);
+
   it('SRS JSON API /rtc/v1/publish/ and /play/, CORS preflight, errors; a second publisher is refused', async () => {
     const exporter = await freePort();
     const server = started.add(await startServer({ ...RTC(), extra: `${RTC().extra}\nexporter { enabled on; listen ${exporter}; }` }));

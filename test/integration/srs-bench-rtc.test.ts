@@ -69,7 +69,7 @@ const CASES = [
 /** RTC cases of srs.test that are not run, and why (docs/testing.md says the same). */
 const NOT_RUN: Record<string, string> = {
   TestRtcDTLS_ClientPassive_ARQ_Certificate_After_ClientHello:
-    "SRS as the DTLS client with its 50 ms ARQ timer; srsx is always the DTLS server (a=setup:passive) and werift-dtls's first retransmission is after 500 ms",
+    "SRS's 50 ms ARQ timer as the DTLS client (a Certificate resent within 150 ms); srsx is the DTLS client there too, but werift-dtls's first retransmission is after 500 ms",
 };
 
 /** srs.test's WebRTC cases: every one is either run or listed in NOT_RUN with a reason. */

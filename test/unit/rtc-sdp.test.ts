@@ -1,6 +1,6 @@
 // SDP offers as browsers write them (BUNDLE, rtcp-mux, mid/extmap, several H.264 profiles, RTX groups),
 // the ICE-lite answer, and the RFC 7983 / RTCP helpers.
-import { buildAnswer, parseSdp, pickH264, SdpError } from '../../src/protocol/rtc/sdp.js';
+import { answerSetup, buildAnswer, parseSdp, pickH264, SdpError } from '../../src/protocol/rtc/sdp.js';
 import { buildNack, buildPli, buildRr, buildSr, classify, parseRtcp } from '../../src/protocol/rtc/rtcp.js';
 
 // shaped like a Chromium WHIP offer (sendonly audio + video), values made up
@@ -81,6 +81,22 @@ describe('SDP', () => {
       'a=candidate:0 1 udp 2130706431 192.0.2.7 8000 typ host generation 0', 'a=end-of-candidates']) expect(lines).toContain(l);
     expect(ans).not.toMatch(/a=extmap/);
     expect(ans.match(/a=candidate/g)).toHaveLength(1);
+  });
+
+  test('DTLS role (RFC 5763 §5): passive unless the offer is passive (FFmpeg\'s WHIP muxer), then active, on every m-line', () => {
+    expect(answerSetup('actpass')).toBe('passive');
+    expect(answerSetup('active')).toBe('passive');
+    expect(answerSetup(undefined)).toBe('passive');
+    expect(answerSetup('passive')).toBe('active');
+    expect(answerSetup(' Passive ')).toBe('active');
+    const o = parseSdp(OFFER.replace(/a=setup:actpass/g, 'a=setup:passive'));
+    expect(o.media.map((m) => answerSetup(m.setup))).toEqual(['active', 'active']);
+    const ans = buildAnswer({
+      iceUfrag: 'u1', icePwd: 'p'.repeat(32), fingerprint: 'sha-256 AA:BB', candidates: [{ ip: '192.0.2.7', port: 8000 }], sessionId: '1', sessionName: 'x',
+      media: o.media.map((m) => ({ offered: m, codec: m.kind === 'video' ? pickH264(m.codecs) : m.codecs.find((c) => c.name === 'opus'), direction: 'recvonly' as const })),
+      setup: 'active',
+    });
+    expect(ans.match(/^a=setup:.*$/gm)).toEqual(['a=setup:active', 'a=setup:active']);
   });
 });
 

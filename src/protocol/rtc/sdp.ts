@@ -1,7 +1,7 @@
 /**
  * SDP (RFC 8866) as WHIP/WHEP need it: parse an offer's media sections (mid, direction, ICE, DTLS
  * fingerprint/setup, codecs with fmtp and rtcp-fb, SSRCs, extmap, rtcp-mux) and write an ICE-lite answer
- * (a=ice-lite, BUNDLE, rtcp-mux, a=setup:passive, a host candidate). Pure functions on strings.
+ * (a=ice-lite, BUNDLE, rtcp-mux, a=setup passive or active, a host candidate). Pure functions on strings.
  */
 
 export interface SdpCodec {
@@ -203,9 +203,20 @@ export interface AnswerOptions {
   sessionId: string;
   sessionName: string;
   media: AnswerMedia[];
+  /** our DTLS role in a=setup (answerSetup); passive when left out */
+  setup?: 'passive' | 'active';
 }
 
-/** Writes the ICE-lite, DTLS-passive answer. */
+/**
+ * The answer's a=setup for the offer's (RFC 5763 §5): passive — we are the DTLS server and the peer sends
+ * the ClientHello — unless the offer is passive itself (FFmpeg's WHIP muxer, or srs-bench's "client passive"
+ * cases): then active, and we start the handshake, as SRS does. actpass, active or none get passive.
+ */
+export function answerSetup(offerSetup: string | undefined): 'passive' | 'active' {
+  return offerSetup?.trim().toLowerCase() === 'passive' ? 'active' : 'passive';
+}
+
+/** Writes the ICE-lite answer (DTLS passive unless o.setup says active). */
 export function buildAnswer(o: AnswerOptions): string {
   const L: string[] = [];
   const accepted = o.media.filter((x) => x.codec && x.offered.mid !== undefined).map((x) => x.offered.mid!);
@@ -227,7 +238,7 @@ export function buildAnswer(o: AnswerOptions): string {
     const c = x.codec;
     L.push(`m=${off.kind} 9 ${off.proto} ${c.pt}`, 'c=IN IP4 0.0.0.0');
     L.push(`a=ice-ufrag:${o.iceUfrag}`, `a=ice-pwd:${o.icePwd}`);
-    L.push(`a=fingerprint:${o.fingerprint}`, 'a=setup:passive');
+    L.push(`a=fingerprint:${o.fingerprint}`, `a=setup:${o.setup ?? 'passive'}`);
     if (off.mid !== undefined) L.push(`a=mid:${off.mid}`);
     L.push(`a=${x.direction}`, 'a=rtcp-mux');
     if (off.rtcpRsize) L.push('a=rtcp-rsize');

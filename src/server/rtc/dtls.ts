@@ -1,21 +1,26 @@
 /**
- * DTLS-SRTP server side over the shared UDP port, with werift-dtls (0.5.x): one self-signed ECDSA P-256
- * certificate per server (its SHA-256 fingerprint goes in every answer), one DtlsServer per session fed
- * through a custom transport (the session's datagrams in, socket.send to the peer out). After the
- * handshake the SRTP master keys are exported (RFC 5764: client write key/salt, server write key/salt).
+ * DTLS-SRTP over the shared UDP port, with werift-dtls (0.5.x): one self-signed ECDSA P-256 certificate
+ * per server (its SHA-256 fingerprint goes in every answer), one DtlsServer per session, or a DtlsClient
+ * when the offer said a=setup:passive (the peer is the DTLS server, as FFmpeg's WHIP muxer is: RFC 5763
+ * §5, SRS answers such an offer with a=setup:active), fed through a custom transport (the session's
+ * datagrams in, socket.send to the peer out). After the handshake the SRTP master keys are exported
+ * (RFC 5764: client write key/salt, server write key/salt; werift gives them as local and remote).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { ALERT_ILLEGAL_PARAMETER, alertRecord, badHandshakeRecord, packRecords, renumberEpoch0, type Epoch0Counter } from '../../protocol/rtc/dtls-record.js';
 
-const { CipherContext, DtlsServer } = dtls;
-type DtlsServerT = InstanceType<typeof DtlsServer>;
+const { CipherContext, DtlsClient, DtlsServer } = dtls;
+type DtlsSocketT = InstanceType<typeof DtlsServer> | InstanceType<typeof DtlsClient>;
+
+/** Our side of the handshake: 'server' answers a=setup:passive (the peer starts), 'client' a=setup:active (we start). */
+export type DtlsRole = 'server' | 'client';
 
 /** werift-dtls constants (HashAlgorithm.sha256_4, SignatureAlgorithm.ecdsa_3, NamedCurve secp256r1_23, SRTP profile 1) */
-const SHA256 = 4;
-const ECDSA = 3;
+const SHA256 = 4 as const;
+const ECDSA = 3 as const;
 const SECP256R1 = 23;
-const SRTP_AES128_CM_HMAC_SHA1_80 = 1;
+const SRTP_AES128_CM_HMAC_SHA1_80 = 1 as const;
 /** largest datagram of packed handshake records (what fits a 1280-byte IPv6 minimum MTU with headers) */
 const DATAGRAM_MAX = 1200;
 
@@ -65,9 +70,15 @@ export interface DtlsEvents {
   closed(): void;
 }
 
-/** One session's DTLS server endpoint. */
+/** werift rejects some waits with undefined: a failure always carries a message. */
+function asError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  return new Error(err === undefined ? 'the handshake did not complete (werift-dtls gave no reason)' : String(err));
+}
+
+/** One session's DTLS endpoint, server or client. */
 export class DtlsEndpoint {
-  private readonly server: DtlsServerT;
+  private readonly server: DtlsSocketT;
   private readonly transport: {
     type: string;
     address: { address: string; port: number; family: string };
@@ -86,8 +97,10 @@ export class DtlsEndpoint {
   /**
    * @param peerFingerprint the offer's a=fingerprint ('sha-256 AB:CD:…'): the certificate the peer shows in
    *   the handshake must hash to it, or the session fails (RFC 8122 §5; SRS does not check, browsers do)
+   * @param role 'client' sends the ClientHello at once (call it when the peer's address is known: after its
+   *   first STUN binding request, as SRS starts its active handshake)
    */
-  constructor(cert: DtlsCertificate, events: DtlsEvents, peerFingerprint?: string) {
+  constructor(cert: DtlsCertificate, events: DtlsEvents, peerFingerprint?: string, role: DtlsRole = 'server') {
     this.events = events;
     this.transport = {
       type: 'udp',
@@ -104,15 +117,18 @@ export class DtlsEndpoint {
         this.transport.closed = true;
       },
     };
-    this.server = new DtlsServer({
+    const options = {
       transport: this.transport as never,
       cert: cert.certPem,
       key: cert.keyPem,
       signatureHash: { hash: SHA256, signature: ECDSA },
       srtpProfiles: [SRTP_AES128_CM_HMAC_SHA1_80],
       extendedMasterSecret: true,
-      certificateRequest: true,
-    });
+      // server: ask for the peer's certificate (its fingerprint is checked); client: werift waits for a
+      // CertificateRequest when this is set, and not every server sends one (werift's does not)
+      certificateRequest: role === 'server',
+    };
+    this.server = role === 'client' ? new DtlsClient(options) : new DtlsServer(options);
     this.server.onConnect.subscribe(() => {
       if (this.done) return;
       this.done = true;
@@ -125,10 +141,15 @@ export class DtlsEndpoint {
         events.failed(err as Error);
       }
     });
-    this.server.onError.subscribe((err: Error) => {
-      if (!this.done) events.failed(err);
+    this.server.onError.subscribe((err: unknown) => {
+      if (!this.done) events.failed(asError(err));
     });
     this.server.onClose.subscribe(() => events.closed());
+    if (this.server instanceof DtlsClient) {
+      this.server.connect().catch((err: unknown) => {
+        if (!this.done && !this.transport.closed) events.failed(asError(err));
+      });
+    }
   }
 
   /**

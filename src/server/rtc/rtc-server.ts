@@ -23,7 +23,7 @@ import { hostRoot } from '../../host/root.js';
 import { readSysctl } from '../../host/sysctl.js';
 import { classify } from '../../protocol/rtc/rtcp.js';
 import { parseStun } from '../../protocol/rtc/stun.js';
-import { buildAnswer, parseSdp, pickH264, SdpError, type AnswerMedia, type SdpCodec, type SdpMedia } from '../../protocol/rtc/sdp.js';
+import { answerSetup, buildAnswer, parseSdp, pickH264, SdpError, type AnswerMedia, type SdpCodec, type SdpMedia } from '../../protocol/rtc/sdp.js';
 import type { ClientStats, StreamStats } from '../api/stats-source.js';
 import type { ServerConfig, VhostConfig } from '../config/types.js';
 import type { ClientTable } from '../live/clients.js';
@@ -409,7 +409,8 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       throw new RtcError(RtcErrorCode.sdpExchange, 400, `no usable media in the offer (${role === 'publish' ? 'sendonly' : 'recvonly'} H.264 packetization-mode 1, VP8 or Opus)`);
     }
     const remoteUfrag = offer.media[0]!.iceUfrag!;
-    const session = new RtcSession(id, role, stream, remoteUfrag, tracks, this.cert, this, vhost.rtc.nack, offer.media[0]!.fingerprint);
+    const setup = answerSetup(offer.media[0]!.setup);
+    const session = new RtcSession(id, role, stream, remoteUfrag, tracks, this.cert, this, vhost.rtc.nack, offer.media[0]!.fingerprint, setup === 'active' ? 'client' : 'server');
     if (role === 'publish') {
       stream.startPublish(id, 'whip', tracks.map((t) => {
         const m = media.find((x) => x.codec && x.offered.mid === t.mid)!;
@@ -427,6 +428,7 @@ export class RtcServer implements RtcStreamHub, RtcStreamOwner, RtcSessionHost {
       sessionId: String(Date.now()),
       sessionName: role === 'publish' ? 'SRSXPublishSession' : 'SRSXPlaySession',
       media,
+      setup,
     });
     this.sessions.set(id, session);
     this.byUsername.set(session.usernameKey, session);

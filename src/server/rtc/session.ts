@@ -1,15 +1,16 @@
 /**
  * One WebRTC peer on the shared UDP port: a WHIP publisher or a WHEP player. ICE-lite (answers
- * Binding requests that carry our ufrag and password), DTLS-SRTP (werift-dtls, passive), then SRTP
- * media and RTCP: SR for what it sends, RR for what it receives, NACKs answered from the stream's
- * history, PLI/FIR passed to the stream's publisher, PLI sent to a publisher when asked.
+ * Binding requests that carry our ufrag and password), DTLS-SRTP (werift-dtls: the server, or the
+ * client when the offer was a=setup:passive), then SRTP media and RTCP: SR for what it sends, RR for
+ * what it receives, NACKs answered from the stream's history, PLI/FIR passed to the stream's
+ * publisher, PLI sent to a publisher when asked.
  */
 import { randomBytes } from 'node:crypto';
 import { buildNack, buildPli, buildRr, buildSr, parseRtcp, type RtcpReportBlock } from '../../protocol/rtc/rtcp.js';
 import { SRTP_AUTH_TAG, SrtpContext } from '../../protocol/rtc/srtp.js';
 import { bindingSuccess, parseStun, StunType, verifyIntegrity } from '../../protocol/rtc/stun.js';
 import type { RtcMediaKind } from './contracts.js';
-import { DtlsEndpoint, type DtlsCertificate, type SrtpKeys } from './dtls.js';
+import { DtlsEndpoint, type DtlsCertificate, type DtlsRole, type SrtpKeys } from './dtls.js';
 import type { NativeFanout, NativeRtcOut } from './native-fanout.js';
 import type { RtcPlayerOutput, RtcStream } from './stream.js';
 
@@ -110,6 +111,8 @@ export class RtcSession implements RtcPlayerOutput {
     readonly nack: boolean,
     /** the offer's a=fingerprint: the peer's DTLS certificate must match it */
     private readonly peerFingerprint?: string,
+    /** 'client' when the offer was a=setup:passive: we send the ClientHello after the first binding request */
+    readonly dtlsRole: DtlsRole = 'server',
   ) {
     for (const t of tracks) this.tracks[t.kind] = t;
   }
@@ -141,7 +144,7 @@ export class RtcSession implements RtcPlayerOutput {
       connected: (keys) => this.onDtlsConnected(keys),
       failed: (err) => this.close(`DTLS failed: ${err.message}`),
       closed: () => this.close('DTLS closed by the peer'),
-    }, this.peerFingerprint);
+    }, this.peerFingerprint, this.dtlsRole);
   }
 
   onDtls(buf: Buffer): void {

@@ -1,0 +1,82 @@
+// srsx as the DTLS client (the offer was a=setup:passive): its DtlsEndpoint against werift-dtls's DtlsServer
+// as the peer, in memory. The handshake completes, both sides export the same SRTP keys crosswise, and a
+// server certificate that does not hash to the offer's a=fingerprint fails the session.
+import dtls from 'werift-dtls/lib/dtls/src/index.js';
+import { createCertificate, DtlsEndpoint, type DtlsCertificate, type SrtpKeys } from '../../src/server/rtc/dtls.js';
+
+const { DtlsServer } = dtls;
+
+interface Outcome {
+  ours?: SrtpKeys;
+  peers?: { localKey: Buffer; remoteKey: Buffer };
+  failed?: string;
+}
+
+/** Runs one handshake: our client, werift's server with `peerCert`; `offered` is the offer's a=fingerprint. */
+function handshake(ours: DtlsCertificate, peerCert: DtlsCertificate, offered: string): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const out: Outcome = {};
+    const transport = {
+      type: 'udp',
+      address: {},
+      closed: false,
+      onData: (_d: Buffer) => undefined,
+      send: async (d: Buffer) => void setImmediate(() => endpoint.receive(Buffer.from(d))),
+      close: async () => undefined,
+    };
+    const peer = new DtlsServer({
+      transport: transport as never,
+      cert: peerCert.certPem,
+      key: peerCert.keyPem,
+      signatureHash: { hash: 4, signature: 3 },
+      srtpProfiles: [1],
+      extendedMasterSecret: true,
+      certificateRequest: true,
+    });
+    const done = () => {
+      if ((out.ours && out.peers) || out.failed) {
+        clearTimeout(timer);
+        endpoint.close();
+        peer.close();
+        resolve(out);
+      }
+    };
+    peer.onConnect.subscribe(() => {
+      const k = peer.extractSessionKeys(16, 14);
+      out.peers = { localKey: Buffer.from(k.localKey), remoteKey: Buffer.from(k.remoteKey) };
+      done();
+    });
+    const endpoint = new DtlsEndpoint(ours, {
+      send: (b) => setImmediate(() => transport.onData(b)),
+      connected: (keys) => ((out.ours = keys), done()),
+      failed: (err) => ((out.failed = err.message), done()),
+      closed: () => undefined,
+    }, offered, 'client');
+    const timer = setTimeout(() => ((out.failed = 'no outcome in 10 s'), done()), 10_000);
+  });
+}
+
+describe('DTLS client role (srsx answers a=setup:active)', () => {
+  let ours: DtlsCertificate;
+  let peer: DtlsCertificate;
+  beforeAll(async () => {
+    ours = await createCertificate();
+    peer = await createCertificate();
+  });
+
+  it('sends the ClientHello itself, completes against a DTLS server, and derives the keys crosswise', async () => {
+    const r = await handshake(ours, peer, peer.fingerprint);
+    expect(r.failed).toBeUndefined();
+    // RFC 5764 §4.2: the client's write key is the server's read key, and the other way round
+    expect(r.ours!.localKey.equals(r.peers!.remoteKey)).toBe(true);
+    expect(r.ours!.remoteKey.equals(r.peers!.localKey)).toBe(true);
+    expect(r.ours!.localKey.equals(r.ours!.remoteKey)).toBe(false);
+  }, 15_000);
+
+  it("fails when the server's certificate does not hash to the offer's a=fingerprint", async () => {
+    const other = await createCertificate();
+    const r = await handshake(ours, peer, other.fingerprint);
+    expect(r.ours).toBeUndefined();
+    expect(r.failed).toMatch(/does not match the offer's a=fingerprint/);
+  }, 15_000);
+});
