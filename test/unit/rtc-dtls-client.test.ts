@@ -1,8 +1,12 @@
 // srsx as the DTLS client (the offer was a=setup:passive): its DtlsEndpoint against werift-dtls's DtlsServer
 // as the peer, in memory. The handshake completes, both sides export the same SRTP keys crosswise, and a
-// server certificate that does not hash to the offer's a=fingerprint fails the session.
+// server certificate that does not hash to the offer's a=fingerprint fails the session; a hostile server's
+// corrupted flights end each handshake without an exception escaping (test/helpers/dtls-client-fuzz.mjs).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import dtls from 'werift-dtls/lib/dtls/src/index.js';
 import { createCertificate, DtlsEndpoint, type DtlsCertificate, type SrtpKeys } from '../../src/server/rtc/dtls.js';
+import { REPO } from '../helpers/env.js';
 
 const { DtlsServer } = dtls;
 
@@ -79,4 +83,18 @@ describe('DTLS client role (srsx answers a=setup:active)', () => {
     expect(r.ours).toBeUndefined();
     expect(r.failed).toMatch(/does not match the offer's a=fingerprint/);
   }, 15_000);
+
+  it('a hostile server (its flights corrupted at random) ends each handshake in failure or success, nothing escapes', async () => {
+    // in a child process: werift's retransmission timers outlive a failed handshake by up to ~30 s, and an
+    // exception or rejection escaping there must be seen (the child counts process-level escapes)
+    const r = spawnSync(process.execPath, [path.join(REPO, 'test/helpers/dtls-client-fuzz.mjs'), '40'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { escaped: string[]; outcomes: Record<string, number>; unexplained: number };
+    expect(out.escaped).toEqual([]);
+    expect(out.unexplained).toBe(0);
+    const total = Object.values(out.outcomes).reduce((a, b) => a + b, 0);
+    expect(total).toBe(40);
+    // most corrupted handshakes fail on their own (a fatal alert, a parse error, the retransmissions running out)
+    expect(total - (out.outcomes.timeout ?? 0)).toBeGreaterThan(10);
+  }, 90_000);
 });

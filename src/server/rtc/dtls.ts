@@ -70,10 +70,11 @@ export interface DtlsEvents {
   closed(): void;
 }
 
-/** werift rejects some waits with undefined: a failure always carries a message. */
+/** werift rejects some waits with undefined or an empty Error: a failure always carries a message. */
 function asError(err: unknown): Error {
-  if (err instanceof Error) return err;
-  return new Error(err === undefined ? 'the handshake did not complete (werift-dtls gave no reason)' : String(err));
+  if (err instanceof Error && err.message) return err;
+  const text = err instanceof Error || err === undefined ? '' : String(err);
+  return new Error(text || 'the handshake did not complete (werift-dtls gave no reason)');
 }
 
 /** One session's DTLS endpoint, server or client. */
@@ -192,5 +193,9 @@ export class DtlsEndpoint {
       /* already closed */
     }
     this.transport.closed = true;
+    // werift keeps resending an unanswered flight (up to 10 times, ~33 s) with nothing to cancel it; a flight
+    // ends when the handshake has moved past it, so mark it past every flight: the loop ends at its next wakeup
+    const state = (this.server as unknown as { dtls?: { flight: number } }).dtls;
+    if (state) state.flight = Number.MAX_SAFE_INTEGER;
   }
 }
